@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "uptane/hash.h"
+#include "util.h"
+
+struct UpHasher {
+        EVP_MD_CTX *ctx[_UP_HASH_MAX];
+        EVP_MD_CTX *scratch; /* peek finalizes a copy, never the live context */
+};
+
+static const char *const hash_alg_names[_UP_HASH_MAX] = {
+        [UP_HASH_SHA256] = "sha256",
+        [UP_HASH_SHA512] = "sha512",
+};
+
+static const size_t hash_alg_sizes[_UP_HASH_MAX] = {
+        [UP_HASH_SHA256] = 32,
+        [UP_HASH_SHA512] = 64,
+};
+
+static bool hash_alg_valid(UpHashAlg alg) {
+        return alg >= 0 && alg < _UP_HASH_MAX;
+}
+
+static const EVP_MD *hash_alg_md(UpHashAlg alg) {
+        switch (alg) {
+        case UP_HASH_SHA256:
+                return EVP_sha256();
+        case UP_HASH_SHA512:
+                return EVP_sha512();
+        default:
+                return NULL;
+        }
+}
+
+int up_hash_alg_from_name(const char *name) {
+        if (!name)
+                return -EINVAL;
+
+        for (UpHashAlg a = 0; a < _UP_HASH_MAX; a++)
+                if (streq(name, hash_alg_names[a]))
+                        return a;
+
+        return -EOPNOTSUPP;
+}
+
+const char *up_hash_alg_name(UpHashAlg alg) {
+        return hash_alg_valid(alg) ? hash_alg_names[alg] : NULL;
+}
+
+size_t up_hash_alg_size(UpHashAlg alg) {
+        return hash_alg_valid(alg) ? hash_alg_sizes[alg] : 0;
+}
+
+int up_hash_buffer(UpHashAlg alg, const void *data, size_t len, uint8_t *ret) {
+        uint8_t md[EVP_MAX_MD_SIZE];
+        unsigned md_len = 0;
+
+        if (!hash_alg_valid(alg) || !ret || (!data && len > 0))
+                return -EINVAL;
+
+        if (EVP_Digest(data, len, md, &md_len, hash_alg_md(alg), NULL) != 1)
+                return -ENOMEM;
+        if (md_len != hash_alg_sizes[alg])
+                return -EIO;
+
+        memcpy(ret, md, md_len);
+        return 0;
+}
+
+UpHasher *up_hasher_free(UpHasher *h) {
+        if (!h)
+                return NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(h->ctx); i++)
+                EVP_MD_CTX_free(h->ctx[i]);
+        EVP_MD_CTX_free(h->scratch);
+        free(h);
+        return NULL;
+}
+
+static void up_hasher_freep(UpHasher **h) {
+        up_hasher_free(*h);
+}
+
+int up_hasher_new(UpHasher **ret) {
+        _cleanup_(up_hasher_freep) UpHasher *h = NULL;
+
+        if (!ret)
+                return -EINVAL;
+
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+
+        for (UpHashAlg a = 0; a < _UP_HASH_MAX; a++) {
+                h->ctx[a] = EVP_MD_CTX_new();
+                if (!h->ctx[a])
+                        return -ENOMEM;
+                if (EVP_DigestInit_ex(h->ctx[a], hash_alg_md(a), NULL) != 1)
+                        return -ENOMEM;
+        }
+
+        h->scratch = EVP_MD_CTX_new();
+        if (!h->scratch)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int up_hasher_update(UpHasher *h, const void *data, size_t len) {
+        if (!h || (!data && len > 0))
+                return -EINVAL;
+
+        for (size_t i = 0; i < ELEMENTSOF(h->ctx); i++)
+                if (EVP_DigestUpdate(h->ctx[i], data, len) != 1)
+                        return -EIO;
+
+        return 0;
+}
+
+int up_hasher_peek(UpHasher *h, UpHashAlg alg, uint8_t *ret) {
+        uint8_t md[EVP_MAX_MD_SIZE];
+        unsigned md_len = 0;
+
+        if (!h || !hash_alg_valid(alg) || !ret)
+                return -EINVAL;
+
+        if (EVP_MD_CTX_copy_ex(h->scratch, h->ctx[alg]) != 1)
+                return -ENOMEM;
+        if (EVP_DigestFinal_ex(h->scratch, md, &md_len) != 1)
+                return -EIO;
+        if (md_len != hash_alg_sizes[alg])
+                return -EIO;
+
+        memcpy(ret, md, md_len);
+        return 0;
+}
+
+void up_hex_encode(const uint8_t *data, size_t len, char *ret) {
+        static const char digits[] = "0123456789abcdef";
+
+        for (size_t i = 0; i < len; i++) {
+                ret[2 * i] = digits[data[i] >> 4];
+                ret[2 * i + 1] = digits[data[i] & 0xf];
+        }
+        ret[2 * len] = '\0';
+}
+
+static int hex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EBADMSG;
+}
+
+int up_hex_decode(const char *hex, size_t hex_len, uint8_t **ret, size_t *ret_len) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t n;
+
+        if ((!hex && hex_len > 0) || !ret || !ret_len)
+                return -EINVAL;
+        if (hex_len % 2 != 0)
+                return -EBADMSG;
+
+        n = hex_len / 2;
+        /* Never malloc(0): an empty result is still a valid pointer. */
+        buf = malloc(n > 0 ? n : 1);
+        if (!buf)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n; i++) {
+                int hi, lo;
+
+                hi = hex_digit(hex[2 * i]);
+                if (hi < 0)
+                        return hi;
+                lo = hex_digit(hex[2 * i + 1]);
+                if (lo < 0)
+                        return lo;
+
+                buf[i] = (uint8_t) (hi << 4 | lo);
+        }
+
+        *ret = TAKE_PTR(buf);
+        *ret_len = n;
+        return 0;
+}
+
+bool up_memeq(const void *a, const void *b, size_t len) {
+        if (len == 0)
+                return true;
+
+        return CRYPTO_memcmp(a, b, len) == 0;
+}
