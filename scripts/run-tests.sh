@@ -57,7 +57,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
 fi
 if ninja -C build-fuzz >"$log/fuzz-build.log" 2>&1; then
         for f in build-fuzz/tests/fuzz/fuzz_*; do
-                [ -x "$f" ] || continue
+                [ -f "$f" ] && [ -x "$f" ] || continue
                 name=$(basename "$f"); corpus="tests/fuzz/corpus/${name#fuzz_}"
                 work=$(mktemp -d); [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
                 if "$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 "$work" \

@@ -64,7 +64,7 @@ typedef struct UpDelegatedRole {
 
 /* A target entry of a targets role. */
 typedef struct UpTargetFile {
-        const char *path;           /* borrowed from the caller of up_targets_get() */
+        const char *path;           /* borrowed from the metadata */
         int64_t length;
         struct json_object *hashes; /* borrowed */
         struct json_object *custom; /* borrowed; NULL when absent */
@@ -110,8 +110,12 @@ int up_snapshot_get_meta(const UpMetadata *snap, const char *role, UpMetaFile *r
 size_t up_snapshot_n_meta(const UpMetadata *snap);
 int up_snapshot_meta_at(const UpMetadata *snap, size_t i, const char **ret_name, UpMetaFile *ret);
 
-/* Targets. */
+/* Targets. The entries of "targets" are kept apart from the JSON tree (a
+ * repository may list 100,000 images): up_metadata_signed() of a targets
+ * role shows "targets" as {}; look entries up with these. The pointers in
+ * UpTargetFile live as long as the metadata. */
 int up_targets_get(const UpMetadata *t, const char *path, UpTargetFile *ret); /* -ENOENT */
+int up_targets_at(const UpMetadata *t, size_t i, UpTargetFile *ret);          /* sorted by path */
 size_t up_targets_count(const UpMetadata *t);
 const UpKeyring *up_targets_delegation_keyring(const UpMetadata *t); /* NULL: no delegations */
 size_t up_targets_n_delegations(const UpMetadata *t);

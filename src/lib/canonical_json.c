@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "json-internal.h"
 #include "uptane/json.h"
 #include "util.h"
 
@@ -275,5 +276,57 @@ int up_cjson_encode(struct json_object *o, char **ret, size_t *ret_len) {
         e.buf[e.len] = '\0';
         *ret = e.buf;
         *ret_len = e.len;
+        return 0;
+}
+
+/* The encoder piece by piece, for documents never held as one tree. */
+struct UpCjsonWriter {
+        Encoder e;
+};
+
+int up_cjson_writer_new(UpCjsonWriter **ret) {
+        UpCjsonWriter *w = calloc(1, sizeof(UpCjsonWriter));
+
+        if (!w)
+                return -ENOMEM;
+        *ret = w;
+        return 0;
+}
+
+UpCjsonWriter *up_cjson_writer_free(UpCjsonWriter *w) {
+        if (!w)
+                return NULL;
+        free(w->e.buf);
+        free(w->e.members);
+        free(w);
+        return NULL;
+}
+
+int up_cjson_writer_raw(UpCjsonWriter *w, const char *s, size_t n) {
+        return put(&w->e, s, n);
+}
+
+int up_cjson_writer_string(UpCjsonWriter *w, const char *s, size_t n) {
+        return encode_string(&w->e, s, n);
+}
+
+int up_cjson_writer_value(UpCjsonWriter *w, struct json_object *o) {
+        return encode_value(&w->e, o, 0);
+}
+
+size_t up_cjson_writer_len(const UpCjsonWriter *w) {
+        return w->e.len;
+}
+
+int up_cjson_writer_finish(UpCjsonWriter *w, char **ret, size_t *ret_len) {
+        int r;
+
+        r = reserve(&w->e, 0);
+        if (r < 0)
+                return r;
+        w->e.buf[w->e.len] = '\0';
+        *ret = TAKE_PTR(w->e.buf);
+        *ret_len = w->e.len;
+        w->e.len = w->e.cap = 0;
         return 0;
 }

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "json-internal.h"
 #include "uptane/json.h"
 #include "util.h"
 
@@ -376,7 +377,7 @@ static int build_tree(const char *buf, size_t len, int depth, struct json_object
         return 0;
 }
 
-int up_json_parse(const void *buf, size_t len, const UpJsonLimits *limits, struct json_object **ret) {
+int up_json_validate(const void *buf, size_t len, const UpJsonLimits *limits, int *ret_depth) {
         const UpJsonLimits defaults = UP_JSON_LIMITS_DEFAULT;
         _cleanup_free_ char *stack = NULL;
         Scanner s;
@@ -384,7 +385,7 @@ int up_json_parse(const void *buf, size_t len, const UpJsonLimits *limits, struc
 
         if (!limits)
                 limits = &defaults;
-        if ((!buf && len > 0) || !ret || limits->max_depth < 0)
+        if ((!buf && len > 0) || limits->max_depth < 0)
                 return -EINVAL;
         /* json-c takes an int length. */
         if (len > limits->max_bytes || len >= INT_MAX)
@@ -405,8 +406,20 @@ int up_json_parse(const void *buf, size_t len, const UpJsonLimits *limits, struc
         r = scan_document(&s);
         if (r < 0)
                 return r;
+        if (ret_depth)
+                *ret_depth = s.depth_seen;
+        return 0;
+}
 
-        return build_tree(buf, len, s.depth_seen, ret);
+int up_json_parse(const void *buf, size_t len, const UpJsonLimits *limits, struct json_object **ret) {
+        int depth, r;
+
+        if (!ret)
+                return -EINVAL;
+        r = up_json_validate(buf, len, limits, &depth);
+        if (r < 0)
+                return r;
+        return build_tree(buf, len, depth, ret);
 }
 
 /* The member key of o, which must be of type type. */

@@ -23,8 +23,17 @@ typedef struct UpRootInfo {
         bool consistent_snapshot;
 } UpRootInfo;
 
+/* One entry of "targets", kept as its canonical bytes: parsed only when
+ * looked up, so that a role with 100,000 images costs no tree. */
+typedef struct UpTargetEntry {
+        char *path;
+        size_t canonical_offset, canonical_len; /* within UpMetadata.canonical */
+        struct json_object *json;               /* parsed on first lookup */
+} UpTargetEntry;
+
 typedef struct UpTargetsInfo {
-        struct json_object *targets; /* borrowed */
+        UpTargetEntry *entries; /* sorted by path */
+        size_t n_entries;
         bool has_delegations;
         UpKeyring keyring;
         UpDelegatedRole *roles;
@@ -63,7 +72,11 @@ int up_root_parse(UpMetadata *m);
 void up_root_done(UpMetadata *m);
 int up_timestamp_parse(UpMetadata *m);
 int up_snapshot_parse(UpMetadata *m);
-int up_targets_parse(UpMetadata *m);
+/* buf is the whole document and targets the span of signed.targets in it;
+ * m->doc holds the document with that value replaced by {}. Sets
+ * m->canonical. */
+struct UpJsonSpan;
+int up_targets_parse(UpMetadata *m, const char *buf, const struct UpJsonSpan *targets);
 void up_targets_done(UpMetadata *m);
 
 int up_delegations_parse(struct json_object *delegations, UpTargetsInfo *ret);

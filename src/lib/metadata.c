@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json-internal.h"
 #include "metadata-internal.h"
 #include "uptane/error.h"
 #include "uptane/hash.h"
@@ -348,10 +349,7 @@ static int parse_common(UpMetadata *m, UpRoleType expected) {
         r = up_parse_iso8601(expires, &m->expires);
         if (r < 0)
                 return r;
-        r = parse_signatures(m, sigs);
-        if (r < 0)
-                return r;
-        return up_cjson_encode(m->signed_obj, &m->canonical, &m->canonical_len);
+        return parse_signatures(m, sigs);
 }
 
 static int parse_role(UpMetadata *m) {
@@ -359,9 +357,67 @@ static int parse_role(UpMetadata *m) {
         case UP_ROLE_ROOT:      return up_root_parse(m);
         case UP_ROLE_TIMESTAMP: return up_timestamp_parse(m);
         case UP_ROLE_SNAPSHOT:  return up_snapshot_parse(m);
-        case UP_ROLE_TARGETS:   return up_targets_parse(m);
+        case UP_ROLE_TARGETS:   return -EBADMSG; /* here only when signed.targets is no object */
         default:                return -EINVAL;
         }
+}
+
+static int parse_document(UpMetadata *m, const void *buf, size_t len) {
+        int r;
+
+        r = up_json_parse(buf, len, &metadata_json_limits, &m->doc);
+        if (r < 0)
+                return r;
+        r = parse_common(m, m->type);
+        if (r < 0)
+                return r;
+        r = parse_role(m);
+        if (r < 0)
+                return r;
+        return up_cjson_encode(m->signed_obj, &m->canonical, &m->canonical_len);
+}
+
+/* Finds signed.targets in a validated document; -ENOENT if it is not there. */
+static int find_targets_span(const char *buf, size_t len, UpJsonSpan *ret) {
+        UpJsonSpan doc = { 0, len }, signed_span;
+        int r;
+
+        r = up_json_span_find_member(buf, doc, "signed", &signed_span);
+        if (r < 0)
+                return r;
+        return up_json_span_find_member(buf, signed_span, "targets", ret);
+}
+
+/* A targets document: the tree is built without the entries of "targets"
+ * (replaced by {}); targets.c canonicalizes those one by one. */
+static int parse_targets_document(UpMetadata *m, const char *buf, size_t len) {
+        _cleanup_free_ char *light = NULL;
+        UpJsonSpan targets;
+        size_t light_len;
+        int r;
+
+        r = up_json_validate(buf, len, &metadata_json_limits, NULL);
+        if (r < 0)
+                return r;
+        r = find_targets_span(buf, len, &targets);
+        if (r == -ENOENT || (r >= 0 && buf[targets.start] != '{'))
+                return parse_document(m, buf, len); /* reports what is wrong */
+        if (r < 0)
+                return r;
+        light_len = len - (targets.end - targets.start) + 2;
+        light = malloc(light_len);
+        if (!light)
+                return -ENOMEM;
+        memcpy(light, buf, targets.start);
+        memcpy(light + targets.start, "{}", 2);
+        memcpy(light + targets.start + 2, buf + targets.end, len - targets.end);
+        r = up_json_parse(light, light_len, &metadata_json_limits, &m->doc);
+        if (r < 0)
+                return r;
+        r = parse_common(m, m->type);
+        if (r < 0)
+                return r;
+        return up_targets_parse(m, buf, &targets);
 }
 
 int up_metadata_parse(const void *buf, size_t len, UpRoleType expected, UpMetadata **ret) {
@@ -375,13 +431,10 @@ int up_metadata_parse(const void *buf, size_t len, UpRoleType expected, UpMetada
                 return -ENOMEM;
         m->n_ref = 1;
         m->type = expected;
-        r = up_json_parse(buf, len, &metadata_json_limits, &m->doc);
-        if (r >= 0)
-                r = parse_common(m, expected);
-        if (r >= 0)
-                r = parse_role(m);
+        if (expected == UP_ROLE_TARGETS)
+                r = parse_targets_document(m, buf, len);
         else
-                m->type = _UP_ROLE_INVALID; /* role part not parsed: nothing to free there */
+                r = parse_document(m, buf, len);
         if (r < 0) {
                 up_metadata_unref(m);
                 return r;
