@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the benchmarks and prints their figures next to a reference measured in
+# the same run. Timings are not tests: this never fails on a slow machine.
+#   bench/run.sh [BUILD_DIR]   (default: build, configured with meson)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/build}
+[ -f "$build/build.ninja" ] || meson setup "$build" "$top" >/dev/null
+ninja -C "$build" >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== targets.json with 100,000 entries: parse + verify (goal < 1 s, peak RSS < 3x the file)"
+"$build/bench/bench_targets" generate 100000 "$work/targets.json" "$work/root.json"
+"$build/bench/bench_targets" measure "$work/targets.json" "$work/root.json"
+echo
+echo "== canonical JSON and the json-c tree alone, for comparison"
+"$build/bench/bench_cjson" | tail -4
+echo
+echo "== signature verifications per second, next to openssl speed (goal >= 0.9x)"
+bash "$top/bench/bench_verify.sh" "$build/bench/bench_verify" || true
