@@ -196,8 +196,12 @@ static int load_root(UpUpdater *u) {
                 if (r < 0)
                         return r;
                 r = fetch(u, u->metadata_url, name, u->cfg.root_max_length, &data, &len);
-                if (r == -ENOENT)
-                        return 0; /* the newest root is the one we have */
+                if (r == -ENOENT) {
+                        /* The newest root is the one we have: no error. */
+                        free(u->error);
+                        u->error = NULL;
+                        return 0;
+                }
                 if (r < 0)
                         return r;
                 r = up_trusted_set_update_root(u->ts, data, len);

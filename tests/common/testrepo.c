@@ -1177,6 +1177,79 @@ fail:
         return k;
 }
 
+static const char *const fixed_keys[TESTREPO_N_FIXED_KEYS] = {
+        "MC4CAQAwBQYDK2VwBCIEIENrSlhJG4WECHzyF/AHTCGcsYRZnx9mU8gB5MgI6Wcc",
+        "MC4CAQAwBQYDK2VwBCIEIFYYM2PTfLo9hpC7RZu6lHc7Gv3ujgKllss1eygWsDMI",
+        "MC4CAQAwBQYDK2VwBCIEIMp7T7kGNkE4Sl5jAnrkLcywLEGg7BNhfLf1DY9CGg4E",
+        "MC4CAQAwBQYDK2VwBCIEIEhzpJHbBEGrMD8/m8PgkTpZjTn0u/owuYCWTt6g7JV7",
+        "MC4CAQAwBQYDK2VwBCIEINgwsC1vI3Pia841CJkh/gDow5YtcA4nINFZmD0e5D1i",
+};
+
+/* up_key_load_private() reads files only: go through a temp file. */
+int testrepo_fixed_key(size_t i, UpKey **ret) {
+        char path[] = "/tmp/testrepo-key-XXXXXX";
+        FILE *f;
+        int fd, k;
+
+        if (i >= TESTREPO_N_FIXED_KEYS)
+                return -EINVAL;
+        fd = mkstemp(path);
+        if (fd < 0)
+                return -errno;
+        f = fdopen(fd, "w");
+        if (!f) {
+                k = -errno;
+                close(fd);
+                unlink(path);
+                return k;
+        }
+        fprintf(f, "scheme: ed25519\n-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n", fixed_keys[i]);
+        k = fclose(f) == 0 ? up_key_load_private(path, ret) : -EIO;
+        unlink(path);
+        return k;
+}
+
+static int use_fixed_key(TestRepo *r, const char *role, size_t i) {
+        UpKey *key = NULL;
+        int k;
+
+        k = testrepo_remove_key(r, role, testrepo_signer(r, role, 0));
+        if (k >= 0)
+                k = testrepo_fixed_key(i, &key);
+        if (k >= 0)
+                k = testrepo_add_existing_key(r, role, key);
+        up_key_unref(key);
+        if (k >= 0)
+                k = testrepo_set_expires(r, role, TESTREPO_FIXED_EXPIRES);
+        return k;
+}
+
+int testrepo_new_fixed(TestRepo **ret) {
+        TestRepo *r = NULL;
+        int k;
+
+        k = testrepo_new(UP_SCHEME_ED25519, &r);
+        for (size_t i = 0; k >= 0 && i < ELEMENTSOF(top_level_roles); i++)
+                k = use_fixed_key(r, top_level_roles[i], i);
+        /* Version 1 of everything again, now with the fixed keys. */
+        if (k >= 0)
+                k = testrepo_publish_no_bump(r, "targets");
+        if (k >= 0)
+                k = testrepo_set_version(r, "snapshot", 0);
+        if (k >= 0)
+                k = testrepo_set_version(r, "timestamp", 0);
+        if (k >= 0)
+                k = testrepo_update_snapshot(r);
+        if (k >= 0)
+                k = testrepo_publish_no_bump(r, "root");
+        if (k < 0) {
+                testrepo_free(r);
+                return k;
+        }
+        *ret = r;
+        return 0;
+}
+
 void testrepo_clear_requests(TestRepo *r) {
         for (size_t i = 0; i < r->n_requests; i++) {
                 free(r->requests[i].role);
@@ -1618,7 +1691,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 int testrepo_rm_rf(const char *path) {
         if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
-                return -errno;
+                return errno == ENOENT ? 0 : -errno;
         return 0;
 }
 
@@ -1653,10 +1726,11 @@ static int read_whole_file(const char *path, char **ret, size_t *ret_len) {
 
 int testclient_new(TestRepo *repo, time_t now, TestClient **ret) {
         _cleanup_(freep) TestClient *c = calloc(1, sizeof(TestClient));
-        char template[] = "/tmp/testrepo-XXXXXX";
+        _cleanup_free_ char *template = NULL;
+        const char *tmp = getenv("TMPDIR");
         int k;
 
-        if (!c)
+        if (!c || asprintf(&template, "%s/testrepo-XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp") < 0)
                 return -ENOMEM;
         if (!mkdtemp(template))
                 return -errno;

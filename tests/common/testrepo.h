@@ -61,6 +61,18 @@ typedef struct TestRequest {
 
 int testrepo_new(UpKeyScheme scheme, TestRepo **ret);
 TestRepo *testrepo_free(TestRepo *r);
+
+/* Fixed ed25519 test keys (never use them for anything real). */
+#define TESTREPO_N_FIXED_KEYS 5
+/* The i-th fixed key, with its private part; a new reference. */
+int testrepo_fixed_key(size_t i, UpKey **ret);
+/* Expiry of every role of testrepo_new_fixed(): 2100-01-01T00:00:00Z. */
+#define TESTREPO_FIXED_EXPIRES ((time_t) 4102444800)
+/* Like testrepo_new(UP_SCHEME_ED25519), but root, timestamp, snapshot and
+ * targets use fixed keys 0..3 and every role expires at
+ * TESTREPO_FIXED_EXPIRES, so that the same calls publish the same bytes on
+ * every run (fuzzing seeds stay valid). */
+int testrepo_new_fixed(TestRepo **ret);
 UpKeyScheme testrepo_scheme(const TestRepo *r);
 
 /* --- Roles --------------------------------------------------------------- */
@@ -183,9 +195,9 @@ int testrepo_write_file(const char *dir, const char *rel_path, const void *data,
 
 /* --- Clients ------------------------------------------------------------- */
 
-/* A client of a TestRepo: a fresh temp dir with metadata/ (holding the root
- * published as version 1) and targets/, and an UpUpdater over them. The
- * config can be changed before testclient_restart(). */
+/* A client of a TestRepo: a fresh temp dir ($TMPDIR or /tmp) with metadata/
+ * (holding the root published as version 1) and targets/, and an UpUpdater
+ * over them. The config can be changed before testclient_restart(). */
 typedef struct TestClient {
         TestRepo *repo; /* borrowed */
         char *dir;
@@ -222,5 +234,5 @@ const char *testclient_target_files_str(TestClient *c);
 /* Reads target_dir/<rel_path> into a malloc()ed, NUL-terminated buffer. */
 int testclient_read_target(TestClient *c, const char *rel_path, char **ret, size_t *ret_len);
 
-/* rm -rf of a directory tree (no symlinks followed). */
+/* rm -rf of a directory tree (no symlinks followed; a missing path is fine). */
 int testrepo_rm_rf(const char *path);

@@ -6,6 +6,7 @@
  * the exact bytes served) and, where the order matters, the exact requests.
  */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,27 @@ START_TEST(test_first_refresh_requests) {
         assert_file_is("timestamp", 1);
         assert_file_is("snapshot", 1);
         assert_file_is("targets", 1);
+}
+END_TEST
+
+/* A successful refresh leaves no error text (the 404 that ends the root
+ * loop is expected, not an error), and no temp files in metadata_dir. */
+START_TEST(test_refresh_success_leaves_no_error) {
+        struct dirent *de;
+        DIR *d;
+
+        assert_refresh(0);
+        ck_assert_str_eq(up_updater_error(client->updater), "");
+        d = opendir(client->metadata_dir);
+        ck_assert_ptr_nonnull(d);
+        while ((de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                ck_assert_msg(n > 5 && strcmp(de->d_name + n - 5, ".json") == 0, "stray file %s", de->d_name);
+        }
+        closedir(d);
 }
 END_TEST
 
@@ -649,11 +671,12 @@ END_TEST
  * same key material, both with a valid signature: one key, not two. */
 START_TEST(test_threshold_same_key_two_keyids) {
         UpKey *key = testrepo_signer(repo, "timestamp", 0), *alias;
-        struct json_object *obj = NULL;
+        struct json_object *obj = NULL, *key_obj = up_key_to_json(key);
         char keyid[65];
 
         initial_refresh();
-        ck_assert_int_eq(json_object_deep_copy(up_key_to_json(key), &obj, NULL), 0);
+        ck_assert_int_eq(json_object_deep_copy(key_obj, &obj, NULL), 0);
+        json_object_put(key_obj);
         json_object_object_add(obj, "x-alias", json_object_new_boolean(1));
         ck_ok(up_key_from_json(obj, &alias));
         ck_ok(up_key_keyid(alias, keyid));
@@ -843,6 +866,54 @@ START_TEST(test_delegated_role_not_in_snapshot) {
         ck_assert_ptr_null(info);
         ck_assert_uint_eq(testrepo_n_requests(repo), 0);
         assert_trusted("root:1 snapshot:2 targets:2 timestamp:2");
+}
+END_TEST
+
+/* A delegated role that expired, or is signed by a key its delegator does
+ * not assign: the lookup fails and the role is not stored. */
+START_TEST(test_delegated_role_expired_or_badly_signed) {
+        UpTargetInfo *info = NULL;
+        UpKey *stranger;
+
+        ck_ok(testrepo_add_delegation(repo, "targets", "old", false, 1, "o/*", NULL));
+        ck_ok(testrepo_add_delegation(repo, "targets", "forged", false, 1, "f/*", NULL));
+        ck_ok(testrepo_add_target(repo, "old", "o/file", "data", 4));
+        ck_ok(testrepo_add_target(repo, "forged", "f/file", "data", 4));
+        ck_ok(testrepo_set_expires(repo, "old", TESTREPO_NOW - 1));
+        ck_ok(up_key_generate(UP_SCHEME_ED25519, &stranger));
+        testrepo_clear_signers(repo, "forged");
+        ck_ok(testrepo_add_signer(repo, "forged", stranger, NULL));
+        ck_ok(testrepo_publish(repo, "old"));
+        ck_ok(testrepo_publish(repo, "forged"));
+        ck_ok(testrepo_publish(repo, "targets"));
+        ck_ok(testrepo_update_snapshot(repo));
+        initial_refresh();
+        ck_assert_int_eq(up_updater_get_target_info(client->updater, "o/file", &info), -UP_ERR_EXPIRED);
+        ck_assert_int_eq(up_updater_get_target_info(client->updater, "f/file", &info), -UP_ERR_SIGNATURE);
+        ck_assert_ptr_null(info);
+        assert_requests("old:1 forged:1");
+        assert_trusted("root:1 snapshot:2 targets:2 timestamp:2");
+        up_key_unref(stranger);
+}
+END_TEST
+
+/* With lengths in the snapshot, a longer targets file is endless data. */
+START_TEST(test_targets_longer_than_snapshot_says) {
+        size_t len;
+        char *data;
+
+        initial_refresh();
+        testrepo_set_compute_metafile_hashes_length(repo, true);
+        ck_ok(testrepo_publish(repo, "targets"));
+        ck_ok(testrepo_update_snapshot(repo));
+        data = published_copy("targets", 2, &len);
+        data = realloc(data, len + 1);
+        ck_assert_ptr_nonnull(data);
+        data[len] = '\n';
+        ck_ok(testrepo_override(repo, "metadata/2.targets.json", data, len + 1));
+        assert_refresh(-UP_ERR_TOO_BIG);
+        assert_trusted("root:1 snapshot:2 targets:1 timestamp:2");
+        free(data);
 }
 END_TEST
 
@@ -1199,6 +1270,7 @@ static Suite *updater_suite(void) {
 
         tc = tcase(s, "refresh");
         tcase_add_test(tc, test_first_refresh_requests);
+        tcase_add_test(tc, test_refresh_success_leaves_no_error);
         tcase_add_loop_test(tc, test_first_refresh_schemes, 0, (int) ELEMENTSOF(all_schemes));
         tcase_add_test(tc, test_refresh_nothing_changed);
         tcase_add_test(tc, test_refresh_new_targets);
@@ -1237,6 +1309,7 @@ static Suite *updater_suite(void) {
         tc = tcase(s, "endless-data");
         tcase_add_test(tc, test_timestamp_too_big);
         tcase_add_test(tc, test_snapshot_longer_than_timestamp_says);
+        tcase_add_test(tc, test_targets_longer_than_snapshot_says);
 
         tc = tcase(s, "fast-forward");
         tcase_add_test(tc, test_timestamp_fast_forward_recovery);
@@ -1255,6 +1328,7 @@ static Suite *updater_suite(void) {
         tcase_add_loop_test(tc, test_delegation_search_order, 0, (int) ELEMENTSOF(search_cases));
         tcase_add_test(tc, test_delegated_roles_persisted);
         tcase_add_test(tc, test_delegated_role_not_in_snapshot);
+        tcase_add_test(tc, test_delegated_role_expired_or_badly_signed);
         tcase_add_test(tc, test_delegations_max_roles);
         tcase_add_test(tc, test_delegated_role_names_encoded);
         tcase_add_test(tc, test_delegation_path_patterns);
@@ -1272,11 +1346,20 @@ static Suite *updater_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(updater_suite());
+        char base[] = "/tmp/test_updater-XXXXXX";
+        SRunner *sr;
         int failed;
 
+        /* A failed test exits before its teardown: its client directory is
+         * removed with everything else under base. */
+        if (!mkdtemp(base) || setenv("TMPDIR", base, 1) < 0) {
+                perror("test_updater: temp dir");
+                return EXIT_FAILURE;
+        }
+        sr = srunner_create(updater_suite());
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);
+        (void) testrepo_rm_rf(base);
         return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
