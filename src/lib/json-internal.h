@@ -39,3 +39,7 @@ int up_cjson_writer_finish(UpCjsonWriter *w, char **ret, size_t *ret_len);
 static inline void up_cjson_writer_freep(UpCjsonWriter **w) {
         up_cjson_writer_free(*w);
 }
+
+/* Parses bytes written by the canonical encoder (raw control characters
+ * allowed inside strings). */
+int up_json_parse_canonical(const char *buf, size_t len, const UpJsonLimits *limits, struct json_object **ret);

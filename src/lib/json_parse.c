@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <limits.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -505,4 +506,30 @@ int up_json_get_bool(struct json_object *o, const char *key, int *ret) {
                 return r;
         *ret = json_object_get_boolean(v);
         return 0;
+}
+
+int up_json_parse_canonical(const char *buf, size_t len, const UpJsonLimits *limits, struct json_object **ret) {
+        _cleanup_free_ char *escaped = NULL;
+        size_t n_control = 0, j = 0;
+
+        for (size_t i = 0; i < len; i++)
+                n_control += (unsigned char) buf[i] < 0x20;
+        if (n_control == 0)
+                return up_json_parse(buf, len, limits, ret);
+        /* Canonical JSON leaves control characters raw (they can only be
+         * inside strings there); strict JSON wants them escaped. */
+        escaped = malloc(len + 5 * n_control + 1);
+        if (!escaped)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) buf[i];
+
+                if (c >= 0x20) {
+                        escaped[j++] = (char) c;
+                        continue;
+                }
+                snprintf(escaped + j, 7, "\\u%04x", c);
+                j += 6;
+        }
+        return up_json_parse(escaped, j, limits, ret);
 }

@@ -231,8 +231,11 @@ static UpTargetEntry *find_entry(const UpMetadata *t, const char *path) {
 }
 
 static int entry_json(const UpMetadata *t, UpTargetEntry *e, struct json_object **ret) {
+        int r;
+
         if (!e->json) {
-                int r = up_json_parse(t->canonical + e->canonical_offset, e->canonical_len, &entry_limits, &e->json);
+                r = up_json_parse_canonical(t->canonical + e->canonical_offset, e->canonical_len, &entry_limits,
+                                            &e->json);
                 if (r < 0)
                         return r;
         }

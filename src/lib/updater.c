@@ -461,10 +461,13 @@ static int search_step(UpUpdater *u, Search *s, const char *path, UpTargetInfo *
         if (r < 0)
                 return r;
         md = up_trusted_set_targets(u->ts, role);
-        if (up_targets_get(md, path, &tf) >= 0) {
+        r = up_targets_get(md, path, &tf);
+        if (r >= 0) {
                 r = target_info_new(&tf, role, ret);
                 return r < 0 ? r : 1;
         }
+        if (r != -ENOENT)
+                return fail(u, r, "%s: entry in %s unreadable: %s", path, role, up_strerror(r));
         r = search_mark_visited(s, role);
         if (r < 0)
                 return r;

@@ -91,7 +91,8 @@ static const char *const tricky_documents[] = {
         "{\"_type\":\"targets\",\"version\":1,\"expires\":\"2099-01-01T00:00:00Z\",\"targets\":{"
         "\"a\\\"b}\":{\"length\":1,\"hashes\":{\"sha256\":\"00\"}},"
         "\"dir\\/caf\\u00e9.bin\":{\"length\":2,\"hashes\":{\"sha256\":\"11\"},\"custom\":{\"x\":\"]}{[\\\\\"}},"
-        "\"z\":{\"length\":3,\"hashes\":{\"sha512\":\"22\"},\"custom\":{\"hardwareIds\":[\"a\",\"b\"],\"n\":[1,[2,{}]]}}"
+        "\"z\":{\"length\":3,\"hashes\":{\"sha512\":\"22\"},\"custom\":{\"hardwareIds\":[\"a\",\"b\"],\"n\":[1,[2,{}]],"
+        "\"ctl\":\"tab\\t nl\\n one\\u0001 nul\\u0000 \\u001f\"}}"
         "},\"custom\":{\"targets\":{\"not\":\"these\"}}}",
         /* pretty printed, keys out of order, empty targets after other members */
         "{\n  \"version\" : 2 ,\n  \"targets\" : {\n    \"b\" : { \"hashes\" : { \"sha256\" : \"aa\" } , \"length\" : 0 } ,\n"
@@ -126,6 +127,10 @@ START_TEST(test_lookup) {
         ck_assert_str_eq(tf.path, "a\"b}");
         ck_assert_int_eq(up_targets_at(m, 2, &tf), 0);
         ck_assert_str_eq(tf.path, "z");
+        /* Control characters are raw in canonical bytes; the lookup still reads them. */
+        ck_assert(json_object_object_get_ex(tf.custom, "ctl", &t));
+        ck_assert_int_eq(json_object_get_string_len(t), 20);
+        ck_assert(memcmp(json_object_get_string(t), "tab\t nl\n one\x01 nul\0 \x1f", 24) == 0);
         ck_assert_int_eq(up_targets_at(m, 3, &tf), -ENOENT);
         /* the tree shows no entries; the custom "targets" member stays */
         ck_assert(json_object_object_get_ex(up_metadata_signed(m), "targets", &t));
