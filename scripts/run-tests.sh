@@ -76,7 +76,7 @@ step "cross-implementation tests with tuf-js"
 if UPTANE_BUILD_DIR="$top/build" bash tests/interop/run.sh >"$log/interop.log" 2>&1; then
         grep -E '^# (tests|pass|fail|skipped)' "$log/interop.log"
 else
-        cat "$log/interop.log" | tail -80; failed_steps+=("interop")
+        grep -A30 "not ok" "$log/interop.log" | head -200; tail -12 "$log/interop.log"; failed_steps+=("interop")
 fi
 while read -r k v; do
         case $k in pass) checks_passed=$((checks_passed + v));; fail) checks_failed=$((checks_failed + v));; esac
