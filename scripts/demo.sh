@@ -23,12 +23,12 @@ banner() { printf '\n\033[1m== %-9s\033[0m %s\n' "$1" "$2"; }
 expect() { # expect OUTCOME DESCRIPTION -- command...: OUTCOME is ok or refused
         local want=$1 what=$2; shift 3
         if "$@" >"$work/out" 2>&1; then got=ok; else got=refused; fi
-        sed 's/^/   | /' "$work/out"
         if [ "$got" = "$want" ]; then
                 [ "$want" = ok ] && banner UPDATED "$what" || banner DEFENDED "$what"
         else
                 banner FAILED "$what (expected $want, got $got)"; bad=1
         fi
+        sed 's/^/   | /' "$work/out"
 }
 
 # The repository: version 1, served from $work/www.
@@ -36,6 +36,7 @@ mkdir -p "$work/www" "$work/client/metadata" "$work/client/targets"
 "$mkrepo" "$work/v1" --keys-dir "$work/keys" --version 1 --targets 3 >/dev/null || exit 1
 "$mkrepo" "$work/v2" --keys-dir "$work/keys" --version 2 --targets 3 >/dev/null || exit 1
 "$mkrepo" "$work/v3" --keys-dir "$work/keys" --version 3 --targets 3 >/dev/null || exit 1
+"$mkrepo" "$work/v4" --keys-dir "$work/keys" --version 4 --targets 3 >/dev/null || exit 1
 publish() { rm -rf "$work/www/repo"; cp -r "$1" "$work/www/repo"; }
 publish "$work/v1"
 
@@ -68,19 +69,21 @@ publish "$work/v3"
 
 # Arbitrary software: the image on the server swapped (man in the middle).
 for f in $(find "$work/www/repo/targets" -type f); do printf 'malware' >"$f"; done
-cp "$work/client/targets/"* "$work/saved-target" 2>/dev/null
-expect refused "swapped image refused, installed copy kept" -- download "$first_target"
+expect refused "swapped image refused" -- download "$first_target"
+installed="$work/client/targets/$(printf '%s' "$first_target" | sed 's|/|%2F|g')"
+expect ok "installed copy is still version 2's image" -- cmp "$installed" "$work/v2/targets/$first_target"
 publish "$work/v3"
 
-# Metadata changed without the keys: version 3's targets edited in transit.
-sed -i 's/"length": *\([0-9]*\)/"length": 1\1/' "$work/www/repo/metadata/"3.targets.json
+# Metadata changed without the keys: version 4's targets edited in transit.
+publish "$work/v4"
+sed -i 's/"length": *\([0-9]*\)/"length": 1\1/' "$work/www/repo/metadata/"4.targets.json
 expect refused "targets edited without the signing keys refused" -- run_client refresh
-publish "$work/v3"
+publish "$work/v4"
 
 # Endless data: a 1 MiB timestamp.
 head -c 1048576 /dev/zero | tr '\0' ' ' >"$work/www/repo/metadata/timestamp.json"
 expect refused "endless timestamp refused after 16 KiB" -- run_client refresh
-publish "$work/v3"
+publish "$work/v4"
 
 # Freeze: the client's clock is two years ahead; everything it is served expired.
 if command -v faketime >/dev/null; then
@@ -88,7 +91,7 @@ if command -v faketime >/dev/null; then
                 "$client" --metadata-dir "$md" --metadata-url "$base/metadata/" refresh
 fi
 
-expect ok "version 3 downloaded and verified after all that" -- download "$first_target"
+expect ok "version 4 downloaded and verified after all that" -- download "$first_target"
 
 echo
 if [ $bad -eq 0 ]; then echo "demo: every step ended as expected"; else echo "demo: some steps did not end as expected"; fi

@@ -47,6 +47,8 @@ typedef struct Options {
         uint64_t expires_days;
         bool consistent_snapshot;
         bool meta_hashes;
+        const char *keys_dir;  /* reuse (or create) the top-level keys there */
+        uint64_t version;      /* version of targets, snapshot and timestamp */
         Delegation delegations[MAX_DELEGATIONS];
         size_t n_delegations;
 } Options;
@@ -64,6 +66,10 @@ static void usage(FILE *f) {
                 "  --expires-days D         expiry of every role, from now (default 365)\n"
                 "  --meta-hashes            add length and sha256 to timestamp/snapshot meta\n"
                 "  --no-consistent-snapshot plain file names instead of N.role.json\n"
+                "  --keys-dir DIR           take the top-level keys from DIR (made on first use),\n"
+                "                           so that several runs write versions of one repository\n"
+                "  --version N              version of targets, snapshot and timestamp, and a\n"
+                "                           different content of every artifact (default 1)\n"
                 "  --help                   this text\n\n"
                 "Target i is dir<i%%16>/file<i>.bin.\n");
 }
@@ -104,6 +110,8 @@ enum {
         OPT_EXPIRES_DAYS,
         OPT_META_HASHES,
         OPT_NO_CONSISTENT,
+        OPT_KEYS_DIR,
+        OPT_VERSION,
         OPT_HELP,
 };
 
@@ -124,6 +132,8 @@ static int parse_option(Options *o, int c, const char *arg) {
         case OPT_EXPIRES_DAYS:  return parse_u64(arg, 0, 100 * 365, &o->expires_days);
         case OPT_META_HASHES:   o->meta_hashes = true; return 0;
         case OPT_NO_CONSISTENT: o->consistent_snapshot = false; return 0;
+        case OPT_KEYS_DIR:      o->keys_dir = arg; return 0;
+        case OPT_VERSION:       return parse_u64(arg, 1, 1000000, &o->version);
         default:                return -EINVAL;
         }
 }
@@ -134,6 +144,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "scheme", required_argument, NULL, OPT_SCHEME },
                 { "targets", required_argument, NULL, OPT_TARGETS },
                 { "target-size", required_argument, NULL, OPT_TARGET_SIZE },
+                { "keys-dir", required_argument, NULL, OPT_KEYS_DIR },
+                { "version", required_argument, NULL, OPT_VERSION },
                 { "delegate", required_argument, NULL, OPT_DELEGATE },
                 { "root-versions", required_argument, NULL, OPT_ROOT_VERSIONS },
                 { "expires-days", required_argument, NULL, OPT_EXPIRES_DAYS },
@@ -165,8 +177,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
 /* --- Artifacts ------------------------------------------------------------- */
 
 /* Deterministic, distinct content for target i (xorshift64*). */
-static void fill_content(uint64_t i, uint8_t *buf, size_t len) {
-        uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull;
+static void fill_content(uint64_t i, uint64_t version, uint8_t *buf, size_t len) {
+        uint64_t x = (i + 1 + ((version - 1) << 32)) * 0x9E3779B97F4A7C15ull;
 
         for (size_t k = 0; k < len; k++) {
                 x ^= x >> 12;
@@ -240,7 +252,7 @@ static int add_targets(const Options *o, TestRepo *repo, const char *targets_dir
                 return -ENOMEM;
         for (uint64_t i = 0; i < o->n_targets && r >= 0; i++) {
                 snprintf(path, sizeof(path), "dir%u/file%" PRIu64 ".bin", (unsigned) (i % DIR_COUNT), i);
-                fill_content(i, buf, o->target_size);
+                fill_content(i, o->version, buf, o->target_size);
                 r = up_hash_buffer(UP_HASH_SHA256, buf, o->target_size, digest);
                 if (r < 0)
                         break;
@@ -317,16 +329,49 @@ static int build_repository(const Options *o, TestRepo *repo, const char *target
                 r = publish_rotated_root(repo);
         if (r >= 0)
                 r = add_targets(o, repo, targets_dir);
-        for (size_t i = 0; r >= 0 && i < o->n_delegations; i++)
-                r = testrepo_publish_no_bump(repo, o->delegations[i].role);
+        for (size_t i = 0; r >= 0 && i < o->n_delegations; i++) {
+                r = testrepo_set_version(repo, o->delegations[i].role, (int64_t) o->version);
+                if (r >= 0)
+                        r = testrepo_publish_no_bump(repo, o->delegations[i].role);
+        }
+        if (r >= 0)
+                r = testrepo_set_version(repo, "targets", (int64_t) o->version);
         if (r >= 0)
                 r = testrepo_publish_no_bump(repo, "targets");
+        /* update_snapshot() publishes snapshot and timestamp one version up. */
         if (r >= 0)
-                r = testrepo_set_version(repo, "snapshot", 0);
+                r = testrepo_set_version(repo, "snapshot", (int64_t) o->version - 1);
         if (r >= 0)
-                r = testrepo_set_version(repo, "timestamp", 0);
+                r = testrepo_set_version(repo, "timestamp", (int64_t) o->version - 1);
         if (r >= 0)
                 r = testrepo_update_snapshot(repo);
+        return r;
+}
+
+/* The same keys in every run that names keys_dir: one repository, new versions. */
+static int use_keys_dir(const Options *o, TestRepo *repo) {
+        static const char *const top_level[] = { "root", "timestamp", "snapshot", "targets" };
+        int r;
+
+        if (!o->keys_dir)
+                return 0;
+        r = testrepo_mkdir_p(o->keys_dir);
+        for (size_t i = 0; r >= 0 && i < sizeof(top_level) / sizeof(top_level[0]); i++) {
+                char path[4096];
+                UpKey *key = NULL;
+
+                snprintf(path, sizeof(path), "%s/%s.key", o->keys_dir, top_level[i]);
+                if (access(path, F_OK) < 0) {
+                        r = up_key_save_private(testrepo_signer(repo, top_level[i], 0), path);
+                        continue;
+                }
+                r = up_key_load_private(path, &key);
+                if (r >= 0)
+                        r = testrepo_remove_key(repo, top_level[i], testrepo_signer(repo, top_level[i], 0));
+                if (r >= 0)
+                        r = testrepo_add_existing_key(repo, top_level[i], key);
+                up_key_unref(key);
+        }
         return r;
 }
 
@@ -348,6 +393,8 @@ static int run(const Options *o) {
         if (r >= 0)
                 r = testrepo_new(o->scheme, &repo);
         if (r >= 0)
+                r = use_keys_dir(o, repo);
+        if (r >= 0)
                 r = build_repository(o, repo, targets_dir);
         if (r >= 0)
                 r = testrepo_write_dir(repo, o->outdir);
@@ -368,6 +415,7 @@ int main(int argc, char *argv[]) {
                 .target_size = 1024,
                 .root_versions = 1,
                 .expires_days = 365,
+                .version = 1,
                 .consistent_snapshot = true,
         };
         int r;
