@@ -150,16 +150,6 @@ void up_hex_encode(const uint8_t *data, size_t len, char *ret) {
         ret[2 * len] = '\0';
 }
 
-static int hex_digit(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -EBADMSG;
-}
-
 int up_hex_decode(const char *hex, size_t hex_len, uint8_t **ret, size_t *ret_len) {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t n;
@@ -178,12 +168,12 @@ int up_hex_decode(const char *hex, size_t hex_len, uint8_t **ret, size_t *ret_le
         for (size_t i = 0; i < n; i++) {
                 int hi, lo;
 
-                hi = hex_digit(hex[2 * i]);
+                hi = hex_digit_value(hex[2 * i]);
                 if (hi < 0)
-                        return hi;
-                lo = hex_digit(hex[2 * i + 1]);
+                        return -EBADMSG;
+                lo = hex_digit_value(hex[2 * i + 1]);
                 if (lo < 0)
-                        return lo;
+                        return -EBADMSG;
 
                 buf[i] = (uint8_t) (hi << 4 | lo);
         }

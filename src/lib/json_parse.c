@@ -41,16 +41,6 @@ static void skip_ws(Scanner *s) {
                 s->p++;
 }
 
-static int hex_value(int c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Reads "\uXXXX" at s->p. */
 static int scan_u_escape(Scanner *s, unsigned *ret) {
         unsigned u = 0;
@@ -58,7 +48,7 @@ static int scan_u_escape(Scanner *s, unsigned *ret) {
         if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u')
                 return -EBADMSG;
         for (int i = 2; i < 6; i++) {
-                int h = hex_value(s->p[i]);
+                int h = hex_digit_value(s->p[i]);
                 if (h < 0)
                         return -EBADMSG;
                 u = u << 4 | (unsigned) h;

@@ -290,7 +290,14 @@ static int ed25519_from_hex(const char *hex, size_t hex_len, EVP_PKEY **ret) {
         return 0;
 }
 
-static int pubkey_from_pem(const char *pem, size_t pem_len, EVP_PKEY **ret) {
+/* Never prompt on the terminal for an encrypted key. */
+static int no_password_cb(char *buf _unused_, int size _unused_, int rwflag _unused_, void *u _unused_) {
+        return -1;
+}
+
+/* A public key (only the "PUBLIC KEY" label, SubjectPublicKeyInfo) or an
+ * unencrypted private key. */
+static int pkey_from_pem(const char *pem, size_t pem_len, bool private, EVP_PKEY **ret) {
         _cleanup_(BIO_freep) BIO *bio = NULL;
         EVP_PKEY *pkey;
 
@@ -301,8 +308,8 @@ static int pubkey_from_pem(const char *pem, size_t pem_len, EVP_PKEY **ret) {
         if (!bio)
                 return -ENOMEM;
 
-        /* Only the "PUBLIC KEY" label, i.e. SubjectPublicKeyInfo. */
-        pkey = PEM_read_bio_PUBKEY_ex(bio, NULL, NULL, NULL, NULL, NULL);
+        pkey = private ? PEM_read_bio_PrivateKey_ex(bio, NULL, no_password_cb, NULL, NULL, NULL)
+                       : PEM_read_bio_PUBKEY_ex(bio, NULL, NULL, NULL, NULL, NULL);
         if (!pkey)
                 return -EBADMSG;
 
@@ -317,7 +324,7 @@ static int pkey_from_public(UpKeyScheme s, const char *public, size_t public_len
         if (s == UP_SCHEME_ED25519)
                 r = ed25519_from_hex(public, public_len, &pkey);
         else
-                r = pubkey_from_pem(public, public_len, &pkey);
+                r = pkey_from_pem(public, public_len, false, &pkey);
         if (r < 0)
                 return r;
 
@@ -765,30 +772,6 @@ static int parse_scheme_line(const char *data, size_t len, const char **ret_pem)
         return up_key_scheme_from_name(name);
 }
 
-/* Never prompt on the terminal for an encrypted key. */
-static int no_password_cb(char *buf _unused_, int size _unused_, int rwflag _unused_, void *u _unused_) {
-        return -1;
-}
-
-static int private_from_pem(const char *pem, size_t pem_len, EVP_PKEY **ret) {
-        _cleanup_(BIO_freep) BIO *bio = NULL;
-        EVP_PKEY *pkey;
-
-        if (pem_len == 0 || pem_len > INT_MAX)
-                return -EBADMSG;
-
-        bio = BIO_new_mem_buf(pem, (int) pem_len);
-        if (!bio)
-                return -ENOMEM;
-
-        pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_password_cb, NULL, NULL, NULL);
-        if (!pkey)
-                return -EBADMSG;
-
-        *ret = pkey;
-        return 0;
-}
-
 int up_key_load_private(const char *path, UpKey **ret) {
         _cleanup_err_mark_;
         _cleanup_(secret_buf_done) SecretBuf buf = {};
@@ -808,7 +791,7 @@ int up_key_load_private(const char *path, UpKey **ret) {
         if (s < 0)
                 return s;
 
-        r = private_from_pem(pem, len - (size_t) (pem - buf.data), &pkey);
+        r = pkey_from_pem(pem, len - (size_t) (pem - buf.data), true, &pkey);
         if (r < 0)
                 return r;
 
