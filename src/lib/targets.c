@@ -93,7 +93,8 @@ static int collect_entries(const char *buf, const UpJsonSpan *targets, SpanEntry
                 span_entries_free(e, n);
                 return r;
         }
-        qsort(e, n, sizeof(SpanEntry), span_entry_compare);
+        if (n > 1)
+                qsort(e, n, sizeof(SpanEntry), span_entry_compare);
         /* Two entries with one path: which one is meant? */
         for (size_t i = 1; i < n; i++)
                 if (streq(e[i - 1].path, e[i].path)) {
@@ -152,7 +153,8 @@ static int write_signed(UpMetadata *m, const char *buf, SpanEntry *se, size_t n)
                 (void) val;
                 keys[k++] = key;
         }
-        qsort(keys, k, sizeof(char *), key_compare);
+        if (k > 1)
+                qsort(keys, k, sizeof(char *), key_compare);
         r = up_cjson_writer_new(&w);
         if (r < 0)
                 return r;

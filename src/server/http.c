@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* libmicrohttpd glue: request bodies with a hard size limit, replies. */
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "server.h"
+
+typedef struct Upload {
+        char *buf;
+        size_t len, cap;
+        bool too_big;
+} Upload;
+
+static void upload_free(Upload *u) {
+        if (!u)
+                return;
+        free(u->buf);
+        free(u);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+        (void) cls;
+        (void) c;
+        (void) toe;
+        upload_free(*con_cls);
+        *con_cls = NULL;
+}
+
+/* Keeps the body, or notes that it passed max. */
+static void upload_append(Upload *u, const char *data, size_t n, size_t max) {
+        if (u->too_big || n > max - u->len) {
+                u->too_big = true;
+                return;
+        }
+        if (u->len + n + 1 > u->cap) {
+                size_t cap = u->cap ? u->cap : 4096;
+                char *b;
+
+                while (cap < u->len + n + 1)
+                        cap *= 2;
+                b = realloc(u->buf, cap);
+                if (!b) {
+                        u->too_big = true;
+                        return;
+                }
+                u->buf = b;
+                u->cap = cap;
+        }
+        memcpy(u->buf + u->len, data, n);
+        u->len += n;
+        u->buf[u->len] = '\0';
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, Reply *reply) {
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+
+        if (reply->fd >= 0) {
+                resp = MHD_create_response_from_fd64(reply->fd_size, reply->fd);
+                reply->fd = -1; /* MHD closes it */
+        } else
+                resp = MHD_create_response_from_buffer(reply->body_len, reply->body ? reply->body : (char *) "",
+                                                       MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+                return MHD_NO;
+        if (reply->content_type)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+        ret = MHD_queue_response(c, reply->status ? reply->status : 500, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+        Server *s = cls;
+        Upload *u = *con_cls;
+        Reply reply = { .fd = -1 };
+        Request req;
+        enum MHD_Result ret;
+
+        (void) version;
+        if (!u) {
+                u = calloc(1, sizeof(Upload));
+                if (!u)
+                        return MHD_NO;
+                *con_cls = u;
+                return MHD_YES;
+        }
+        if (*upload_data_size > 0) {
+                upload_append(u, upload_data, *upload_data_size, s->cfg.max_body);
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (u->too_big)
+                (void) reply_error(&reply, 413, "request body larger than %zu bytes", s->cfg.max_body);
+        else {
+                req = (Request) {
+                        .method = method,
+                        .url = url,
+                        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                        .body = u->buf ? u->buf : "",
+                        .body_len = u->len,
+                        .peer = "a client", /* addresses identify vehicles: not logged */
+                };
+                if (server_handle(s, &req, &reply) < 0 && reply.status == 0)
+                        (void) reply_error(&reply, 500, "internal error");
+        }
+        ret = send_reply(c, &reply);
+        reply_done(&reply);
+        return ret;
+}
+
+int http_start(Server *s, const struct sockaddr *addr, struct MHD_Daemon **ret) {
+        struct MHD_Daemon *d;
+
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                             on_request, s,
+                             MHD_OPTION_SOCK_ADDR, addr,
+                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) s->cfg.threads,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1024,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 30,
+                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
+                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                             MHD_OPTION_END);
+        if (!d)
+                return -EADDRNOTAVAIL;
+        *ret = d;
+        return 0;
+}
