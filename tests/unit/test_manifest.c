@@ -1013,7 +1013,7 @@ static UpEcuReportDoc **many_reports(size_t n) {
         UpEcuReportDoc **v = calloc(n, sizeof(UpEcuReportDoc *));
 
         for (size_t i = 0; i < n; i++) {
-                char serial[16];
+                char serial[32];
 
                 snprintf(serial, sizeof(serial), "ecu-%03zu", i);
                 v[i] = signed_report(serial, keys[UP_SCHEME_ED25519][ECU_A]);
