@@ -48,7 +48,7 @@ fi
 
 cd "$here"
 if [ "$#" -eq 0 ]; then
-        set -- test_client_accepts_tufjs.mjs test_tufjs_accepts_ours.mjs
+        set -- test_*.mjs
 fi
 # Default reporter: prints "# tests N", "# pass N", "# fail N" at the end.
 exec node --test --test-timeout=600000 "$@"
