@@ -4,9 +4,9 @@
 
 #include <openssl/rand.h>
 
+#include "message-internal.h"
 #include "uptane/json.h"
 #include "uptane/manifest.h"
-#include "uptane/metadata.h"
 #include "util.h"
 
 static const UpJsonLimits attestation_json_limits = {
@@ -85,18 +85,14 @@ static int parse_attestation(UpTimeAttestationDoc *d) {
 
 int up_time_attestation_parse(const void *buf, size_t len, UpTimeAttestationDoc **ret) {
         _cleanup_(up_time_attestation_doc_freep) UpTimeAttestationDoc *d = NULL;
-        _cleanup_json_ struct json_object *doc = NULL;
         int r;
 
-        if ((!buf && len > 0) || !ret)
+        if (!ret)
                 return -EINVAL;
-        r = up_json_parse(buf, len, &attestation_json_limits, &doc);
-        if (r < 0)
-                return r;
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
-        r = up_signed_message_from_json(doc, &d->msg);
+        r = up_signed_message_parse(buf, len, &attestation_json_limits, &d->msg);
         if (r < 0)
                 return r;
         r = parse_attestation(d);
@@ -153,37 +149,22 @@ int up_time_attestation_verify(const UpTimeAttestationDoc *d, const UpKey *key, 
 
 /* --- Signing ----------------------------------------------------------------- */
 
-/* Adds v to o, dropping v if that fails (json-c leaves it to the caller). */
-static int json_add(struct json_object *o, const char *key, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int nonces_to_json(const int64_t *nonces, size_t n, struct json_object **ret) {
         _cleanup_json_ struct json_object *a = NULL;
+        int r;
 
-        if (n > UP_TIME_ATTESTATION_MAX_NONCES)
-                return -EFBIG;
-        if (n > 0 && !nonces)
-                return -EINVAL;
+        r = up_message_check_list(n, nonces, UP_TIME_ATTESTATION_MAX_NONCES);
+        if (r < 0)
+                return r;
         a = json_object_new_array_ext((int) n);
         if (!a)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                struct json_object *v;
-
                 if (!up_nonce_valid(nonces[i]))
                         return -EINVAL;
-                v = json_object_new_int64(nonces[i]);
-                if (!v || json_object_array_add(a, v) < 0) {
-                        json_object_put(v);
-                        return -ENOMEM;
-                }
+                r = up_json_append(a, json_object_new_int64(nonces[i]));
+                if (r < 0)
+                        return r;
         }
         *ret = TAKE_PTR(a);
         return 0;
@@ -192,33 +173,33 @@ static int nonces_to_json(const int64_t *nonces, size_t n, struct json_object **
 static int attestation_to_json(time_t time, const int64_t *nonces, size_t n, struct json_object **ret) {
         _cleanup_json_ struct json_object *o = NULL;
         struct json_object *a = NULL;
-        char s[21];
         int r;
 
-        if (up_format_iso8601(time, s) < 0)
-                return -EINVAL;
         o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
-        r = json_add(o, "time", json_object_new_string(s));
+        r = up_json_add_time(o, "time", time);
         if (r < 0)
                 return r;
         r = nonces_to_json(nonces, n, &a);
         if (r < 0)
                 return r;
-        r = json_add(o, "nonces", a);
+        r = up_json_add(o, "nonces", a);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(o);
         return 0;
 }
 
+static int check_attestation(const char *text, size_t len) {
+        _cleanup_(up_time_attestation_doc_freep) UpTimeAttestationDoc *d = NULL;
+
+        return up_time_attestation_parse(text, len, &d);
+}
+
 int up_time_attestation_sign(time_t time, const int64_t *nonces, size_t n_nonces, const UpKey *key, char **ret,
                              size_t *ret_len) {
-        _cleanup_(up_time_attestation_doc_freep) UpTimeAttestationDoc *check = NULL;
         _cleanup_json_ struct json_object *signed_obj = NULL;
-        _cleanup_free_ char *text = NULL;
-        size_t len;
         int r;
 
         if (!key || !ret || !ret_len)
@@ -226,14 +207,5 @@ int up_time_attestation_sign(time_t time, const int64_t *nonces, size_t n_nonces
         r = attestation_to_json(time, nonces, n_nonces, &signed_obj);
         if (r < 0)
                 return r;
-        r = up_signed_message_sign(signed_obj, key, &text, &len);
-        if (r < 0)
-                return r;
-        /* Refuse to sign what a receiver would refuse to read. */
-        r = up_time_attestation_parse(text, len, &check);
-        if (r < 0)
-                return r == -EFBIG || r == -ENOMEM ? r : -EINVAL;
-        *ret = TAKE_PTR(text);
-        *ret_len = len;
-        return 0;
+        return up_signed_message_sign_checked(signed_obj, key, check_attestation, ret, ret_len);
 }

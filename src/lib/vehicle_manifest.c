@@ -2,6 +2,7 @@
 /* Vehicle version manifests: the Primary's signed bundle of ECU version reports. */
 #include <string.h>
 
+#include "message-internal.h"
 #include "uptane/json.h"
 #include "uptane/manifest.h"
 #include "util.h"
@@ -174,18 +175,14 @@ static int parse_manifest(UpVehicleManifestDoc *d) {
 
 int up_vehicle_manifest_parse(const void *buf, size_t len, UpVehicleManifestDoc **ret) {
         _cleanup_(up_vehicle_manifest_doc_freep) UpVehicleManifestDoc *d = NULL;
-        _cleanup_json_ struct json_object *doc = NULL;
         int r;
 
-        if ((!buf && len > 0) || !ret)
+        if (!ret)
                 return -EINVAL;
-        r = up_json_parse(buf, len, &manifest_json_limits, &doc);
-        if (r < 0)
-                return r;
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
-        r = up_signed_message_from_json(doc, &d->msg);
+        r = up_signed_message_parse(buf, len, &manifest_json_limits, &d->msg);
         if (r < 0)
                 return r;
         r = parse_manifest(d);
@@ -216,31 +213,13 @@ int up_vehicle_manifest_verify(const UpVehicleManifestDoc *d, const UpKey *prima
 
 /* --- Signing ----------------------------------------------------------------- */
 
-/* Adds v to o, dropping v if that fails (json-c leaves it to the caller). */
-static int json_add(struct json_object *o, const char *key, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int add_string(struct json_object *o, const char *key, const char *s) {
-        if (!s)
-                return -EINVAL;
-        return json_add(o, key, json_object_new_string(s));
-}
-
 static int reports_to_json(const UpVehicleManifest *in, struct json_object **ret) {
         _cleanup_json_ struct json_object *o = NULL;
         int r;
 
-        if (in->n_reports > UP_VEHICLE_MANIFEST_MAX_ECUS)
-                return -EFBIG;
-        if (in->n_reports > 0 && !in->reports)
-                return -EINVAL;
+        r = up_message_check_list(in->n_reports, in->reports, UP_VEHICLE_MANIFEST_MAX_ECUS);
+        if (r < 0)
+                return r;
         o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
@@ -250,7 +229,7 @@ static int reports_to_json(const UpVehicleManifest *in, struct json_object **ret
                 /* json-c would silently keep only the last of two. */
                 if (!rep || json_object_object_get_ex(o, rep->ecu_serial, NULL))
                         return -EINVAL;
-                r = json_add(o, rep->ecu_serial, json_object_get(up_ecu_report_doc_json(in->reports[i])));
+                r = up_json_add(o, rep->ecu_serial, json_object_get(up_ecu_report_doc_json(in->reports[i])));
                 if (r < 0)
                         return r;
         }
@@ -265,16 +244,16 @@ static int add_result(struct json_object *o, const UpInstallResult *res) {
         result = json_object_new_object();
         if (!result)
                 return -ENOMEM;
-        r = json_add(result, "success", json_object_new_boolean(res->success));
+        r = up_json_add(result, "success", json_object_new_boolean(res->success));
         if (r < 0)
                 return r;
-        r = add_string(result, "code", res->code);
+        r = up_json_add_string(result, "code", res->code);
         if (r < 0)
                 return r;
-        r = add_string(result, "description", res->description);
+        r = up_json_add_string(result, "description", res->description);
         if (r < 0)
                 return r;
-        return json_add(o, "result", TAKE_PTR(result));
+        return up_json_add(o, "result", TAKE_PTR(result));
 }
 
 static int add_item(struct json_object *items, const UpInstallItem *item) {
@@ -284,16 +263,13 @@ static int add_item(struct json_object *items, const UpInstallItem *item) {
         o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
-        r = add_string(o, "ecu", item->ecu_serial);
+        r = up_json_add_string(o, "ecu", item->ecu_serial);
         if (r < 0)
                 return r;
         r = add_result(o, &item->result);
         if (r < 0)
                 return r;
-        if (json_object_array_add(items, o) < 0)
-                return -ENOMEM;
-        o = NULL; /* now owned by items */
-        return 0;
+        return up_json_append(items, TAKE_PTR(o));
 }
 
 static int installation_report_to_json(const UpInstallationReport *ir, struct json_object **ret) {
@@ -301,21 +277,20 @@ static int installation_report_to_json(const UpInstallationReport *ir, struct js
         struct json_object *items;
         int r;
 
-        if (ir->n_items > UP_VEHICLE_MANIFEST_MAX_ECUS)
-                return -EFBIG;
-        if (ir->n_items > 0 && !ir->items)
-                return -EINVAL;
+        r = up_message_check_list(ir->n_items, ir->items, UP_VEHICLE_MANIFEST_MAX_ECUS);
+        if (r < 0)
+                return r;
         o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
-        r = add_string(o, "correlation_id", ir->correlation_id);
+        r = up_json_add_string(o, "correlation_id", ir->correlation_id);
         if (r < 0)
                 return r;
         r = add_result(o, &ir->result);
         if (r < 0)
                 return r;
         items = json_object_new_array();
-        r = json_add(o, "items", items);
+        r = up_json_add(o, "items", items);
         for (size_t i = 0; r >= 0 && i < ir->n_items; i++)
                 r = add_item(items, &ir->items[i]);
         if (r < 0)
@@ -332,12 +307,12 @@ static int add_optional_parts(struct json_object *o, const UpVehicleManifest *in
                 r = installation_report_to_json(in->installation_report, &ir);
                 if (r < 0)
                         return r;
-                r = json_add(o, "installation_report", ir);
+                r = up_json_add(o, "installation_report", ir);
                 if (r < 0)
                         return r;
         }
         if (in->custom)
-                return json_add(o, "custom", json_object_get(in->custom));
+                return up_json_add(o, "custom", json_object_get(in->custom));
         return 0;
 }
 
@@ -349,16 +324,16 @@ static int manifest_to_json(const UpVehicleManifest *in, struct json_object **re
         o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
-        r = add_string(o, "vin", in->vin);
+        r = up_json_add_string(o, "vin", in->vin);
         if (r < 0)
                 return r;
-        r = add_string(o, "primary_ecu_serial", in->primary_ecu_serial);
+        r = up_json_add_string(o, "primary_ecu_serial", in->primary_ecu_serial);
         if (r < 0)
                 return r;
         r = reports_to_json(in, &reports);
         if (r < 0)
                 return r;
-        r = json_add(o, "ecu_version_manifests", reports);
+        r = up_json_add(o, "ecu_version_manifests", reports);
         if (r < 0)
                 return r;
         r = add_optional_parts(o, in);
@@ -368,11 +343,14 @@ static int manifest_to_json(const UpVehicleManifest *in, struct json_object **re
         return 0;
 }
 
+static int check_manifest(const char *text, size_t len) {
+        _cleanup_(up_vehicle_manifest_doc_freep) UpVehicleManifestDoc *d = NULL;
+
+        return up_vehicle_manifest_parse(text, len, &d);
+}
+
 int up_vehicle_manifest_sign(const UpVehicleManifest *in, const UpKey *primary_key, char **ret, size_t *ret_len) {
-        _cleanup_(up_vehicle_manifest_doc_freep) UpVehicleManifestDoc *check = NULL;
         _cleanup_json_ struct json_object *signed_obj = NULL;
-        _cleanup_free_ char *text = NULL;
-        size_t len;
         int r;
 
         if (!in || !primary_key || !ret || !ret_len)
@@ -380,14 +358,5 @@ int up_vehicle_manifest_sign(const UpVehicleManifest *in, const UpKey *primary_k
         r = manifest_to_json(in, &signed_obj);
         if (r < 0)
                 return r;
-        r = up_signed_message_sign(signed_obj, primary_key, &text, &len);
-        if (r < 0)
-                return r;
-        /* Refuse to sign what a receiver would refuse to read. */
-        r = up_vehicle_manifest_parse(text, len, &check);
-        if (r < 0)
-                return r == -EFBIG || r == -ENOMEM ? r : -EINVAL;
-        *ret = TAKE_PTR(text);
-        *ret_len = len;
-        return 0;
+        return up_signed_message_sign_checked(signed_obj, primary_key, check_manifest, ret, ret_len);
 }
