@@ -19,6 +19,8 @@
 #include "uptane/repository.h"
 #include "uptane/storage.h"
 
+#define _unused_ __attribute__((unused))
+
 #define EXIT_USAGE 2
 #define MAX_MULTI 256
 #define MAX_CONTENT (64u * 1024u * 1024u)
@@ -92,6 +94,10 @@ typedef struct Args {
         time_t now;
 } Args;
 
+/* What a command does to a repository: it prints what it did, and returns
+ * 0 or a negative errno (the repository says why). */
+typedef int (*RepoOp)(UpRepo *repo, const Args *a, const void *userdata);
+
 typedef struct Command {
         const char *name;
         const char *options; /* allowed long options, each followed by a space */
@@ -99,6 +105,7 @@ typedef struct Command {
         int (*run)(const Args *a);
         const char *help;
         bool repo_optional;
+        RepoOp op;           /* instead of run: op on the repository --repo */
 } Command;
 
 static const char *program = "uptane-repo";
@@ -320,6 +327,40 @@ static int load(const char *dir, UpRepo **ret) {
         return 0;
 }
 
+/* Runs op on repo (which it frees); what names the command on failure. */
+static int run_op(const char *what, UpRepo *repo, RepoOp op, const Args *a, const void *userdata) {
+        int r;
+
+        r = op(repo, a, userdata);
+        if (r < 0)
+                r = failed(what, r, repo);
+        up_repo_free(repo);
+        return r;
+}
+
+/* Prints what a command did, when it succeeded (r >= 0); returns r. */
+static int report(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int report(int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (r < 0)
+                return r;
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Runs op on the repository --repo names. */
+static int with_repo(const Args *a, const char *what, RepoOp op, const void *userdata) {
+        UpRepo *repo = NULL;
+
+        if (load(a->repo, &repo) != 0)
+                return EXIT_FAILURE;
+        return run_op(what, repo, op, a, userdata);
+}
+
 /* --- Repository commands ------------------------------------------------------------ */
 
 static int init_options(const Args *a, UpRepoKind kind, UpRepoInitOptions *o) {
@@ -347,6 +388,13 @@ static int init_options(const Args *a, UpRepoKind kind, UpRepoInitOptions *o) {
         return 0;
 }
 
+static int op_create(UpRepo *repo, const Args *a, const void *userdata) {
+        const UpRepoInitOptions *o = userdata;
+
+        return report(up_repo_create(repo, o, a->now), "created %s repository '%s' (%s keys in %s/keys)\n",
+                      up_repo_kind_name(o->kind), a->repo, up_key_scheme_name(o->scheme), a->repo);
+}
+
 static int create(const Args *a, UpRepoKind kind) {
         UpRepoInitOptions o;
         UpRepo *repo = NULL;
@@ -358,14 +406,7 @@ static int create(const Args *a, UpRepoKind kind) {
         r = up_repo_new(a->repo, &repo);
         if (r < 0)
                 return failed("init", r, NULL);
-        r = up_repo_create(repo, &o, a->now);
-        if (r < 0)
-                r = failed("init", r, repo);
-        else
-                printf("created %s repository '%s' (%s keys in %s/keys)\n", up_repo_kind_name(kind), a->repo,
-                       up_key_scheme_name(o.scheme), a->repo);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+        return run_op("init", repo, op_create, a, &o);
 }
 
 static int cmd_init(const Args *a) {
@@ -376,43 +417,34 @@ static int cmd_director_init(const Args *a) {
         return create(a, UP_REPO_DIRECTOR);
 }
 
+static int op_add_target(UpRepo *repo, const Args *a, const void *userdata) {
+        const char *slash = strrchr(a->pos[0], '/');
+
+        return report(up_repo_add_target_file(repo, userdata, a->pos[0]), "staged '%s' in %s (run publish)\n",
+                      a->name ? a->name : slash ? slash + 1 : a->pos[0], a->role ? a->role : "targets");
+}
+
 static int cmd_add_target(const Args *a) {
         UpRepoTarget t = {
                 .name = a->name, .role = a->role, .hardware_ids = a->hardware_ids,
                 .n_hardware_ids = a->n_hardware_ids, .format = a->format, .uri = a->uri,
         };
-        UpRepo *repo = NULL;
         uint64_t rc = 0;
-        int r;
 
         if (a->release_counter && parse_uint64(a->release_counter, INT64_MAX, &rc) < 0)
                 return usage_error("add-target ", "invalid release counter '%s'", a->release_counter);
         t.release_counter = (int64_t) rc;
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = up_repo_add_target_file(repo, &t, a->pos[0]);
-        if (r < 0)
-                r = failed("add-target", r, repo);
-        else
-                printf("staged '%s' in %s (run publish)\n", a->name ? a->name : strrchr(a->pos[0], '/') ?
-                       strrchr(a->pos[0], '/') + 1 : a->pos[0], a->role ? a->role : "targets");
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+        return with_repo(a, "add-target", op_add_target, &t);
 }
 
-static int cmd_remove_target(const Args *a) {
-        UpRepo *repo = NULL;
-        int r;
+static int op_remove_target(UpRepo *repo, const Args *a, _unused_ const void *userdata) {
+        return report(up_repo_remove_target(repo, a->role, a->pos[0]), "unlisted '%s' (run publish)\n", a->pos[0]);
+}
 
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = up_repo_remove_target(repo, a->role, a->pos[0]);
-        if (r < 0)
-                r = failed("remove-target", r, repo);
-        else
-                printf("unlisted '%s' (run publish)\n", a->pos[0]);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+static int op_delegate(UpRepo *repo, _unused_ const Args *a, const void *userdata) {
+        const UpRepoDelegation *d = userdata;
+
+        return report(up_repo_delegate(repo, d), "delegated to '%s' (run publish)\n", d->role);
 }
 
 static int cmd_delegate(const Args *a) {
@@ -421,8 +453,6 @@ static int cmd_delegate(const Args *a) {
                 .terminating = a->terminating,
         };
         uint64_t threshold = 1, keys = 0;
-        UpRepo *repo = NULL;
-        int r;
 
         if (a->n_thresholds > 1 || (a->n_thresholds == 1 && (parse_uint64(a->thresholds[0], 64, &threshold) < 0 ||
                                                              threshold == 0)))
@@ -433,84 +463,52 @@ static int cmd_delegate(const Args *a) {
                 return usage_error("delegate ", "give at least one --path PATTERN");
         d.threshold = (unsigned) threshold;
         d.n_keys = (unsigned) keys;
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = up_repo_delegate(repo, &d);
-        if (r < 0)
-                r = failed("delegate", r, repo);
-        else
-                printf("delegated to '%s' (run publish)\n", d.role);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+        return with_repo(a, "delegate", op_delegate, &d);
 }
 
-static int cmd_publish(const Args *a) {
-        UpRepo *repo = NULL;
-        int r;
+static int op_publish(UpRepo *repo, const Args *a, _unused_ const void *userdata) {
+        return report(up_repo_publish(repo, a->bump, a->n_bump, a->now), "published '%s'\n", a->repo);
+}
 
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = up_repo_publish(repo, a->bump, a->n_bump, a->now);
-        if (r < 0)
-                r = failed("publish", r, repo);
-        else
-                printf("published '%s'\n", a->repo);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+static int op_rotate(UpRepo *repo, const Args *a, const void *userdata) {
+        const uint64_t *keys = userdata;
+
+        return report(up_repo_rotate(repo, a->pos[0], (unsigned) *keys), "new keys for %s (run publish)\n",
+                      a->pos[0]);
 }
 
 static int cmd_rotate(const Args *a) {
-        UpRepo *repo = NULL;
         uint64_t keys = 0;
-        int r;
 
         if (a->keys && (parse_uint64(a->keys, 64, &keys) < 0 || keys == 0))
                 return usage_error("rotate ", "--keys wants a number from 1 to 64");
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = up_repo_rotate(repo, a->pos[0], (unsigned) keys);
-        if (r < 0)
-                r = failed("rotate", r, repo);
-        else
-                printf("new keys for %s (run publish)\n", a->pos[0]);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+        return with_repo(a, "rotate", op_rotate, &keys);
 }
 
-static int cmd_revoke(const Args *a) {
-        UpRepo *repo = NULL;
-        int r;
+static int op_revoke(UpRepo *repo, const Args *a, _unused_ const void *userdata) {
+        return report(up_repo_revoke(repo, a->pos[0]), "revoked %s (run publish)\n", a->pos[0]);
+}
 
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = up_repo_revoke(repo, a->pos[0]);
-        if (r < 0)
-                r = failed("revoke", r, repo);
-        else
-                printf("revoked %s (run publish)\n", a->pos[0]);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+typedef struct Expiry {
+        UpRoleType role;
+        int64_t seconds;
+} Expiry;
+
+static int op_expires(UpRepo *repo, const Args *a, const void *userdata) {
+        const Expiry *e = userdata;
+
+        return report(up_repo_set_expires(repo, e->role, e->seconds), "%s now expires %" PRId64
+                      " s after each publish\n", a->pos[0], e->seconds);
 }
 
 static int cmd_expires(const Args *a) {
-        UpRepo *repo = NULL;
-        int64_t seconds;
-        UpRoleType t;
-        int r;
+        Expiry e;
 
-        if (parse_role_type(a->pos[0], &t) < 0)
+        if (parse_role_type(a->pos[0], &e.role) < 0)
                 return usage_error("expires ", "unknown role '%s' (root, targets, snapshot, timestamp)", a->pos[0]);
-        if (parse_duration(a->pos[1], &seconds) < 0)
+        if (parse_duration(a->pos[1], &e.seconds) < 0)
                 return usage_error("expires ", "invalid duration '%s' (e.g. 30d, 12h)", a->pos[1]);
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = up_repo_set_expires(repo, t, seconds);
-        if (r < 0)
-                r = failed("expires", r, repo);
-        else
-                printf("%s now expires %" PRId64 " s after each publish\n", a->pos[0], seconds);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+        return with_repo(a, "expires", op_expires, &e);
 }
 
 /* --- Status ---------------------------------------------------------------------------- */
@@ -577,24 +575,20 @@ static void print_status(struct json_object *s) {
                 printf("%sattack staged: %s\n", i ? "" : "\n", str(json_object_array_get_idx(attacks, i), "name"));
 }
 
-static int cmd_status(const Args *a) {
+static int op_status(UpRepo *repo, const Args *a, _unused_ const void *userdata) {
         struct json_object *s = NULL;
-        UpRepo *repo = NULL;
         int r;
 
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
         r = up_repo_status(repo, a->now, &s);
         if (r < 0)
-                r = failed("status", r, repo);
-        else if (a->json)
+                return r;
+        if (a->json)
                 printf("%s\n",
                        json_object_to_json_string_ext(s, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         else
                 print_status(s);
         json_object_put(s);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+        return 0;
 }
 
 /* --- Director commands ------------------------------------------------------------------- */
@@ -641,35 +635,15 @@ static int cmd_director_assign(const Args *a) {
         return r;
 }
 
-static int cmd_director_clear(const Args *a) {
-        UpRepo *repo = NULL;
-        int r;
+static int op_director_clear(UpRepo *repo, const Args *a, _unused_ const void *userdata) {
+        const char *ecu = a->n_pos > 1 ? a->pos[1] : NULL;
 
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = up_director_clear(repo, a->pos[0], a->n_pos > 1 ? a->pos[1] : NULL, a->now);
-        if (r < 0)
-                r = failed("director clear", r, repo);
-        else
-                printf("cleared %s%s%s (published)\n", a->pos[0], a->n_pos > 1 ? " ECU " : "",
-                       a->n_pos > 1 ? a->pos[1] : "");
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+        return report(up_director_clear(repo, a->pos[0], ecu, a->now), "cleared %s%s%s (published)\n", a->pos[0],
+                      ecu ? " ECU " : "", ecu ?: "");
 }
 
-static int cmd_director_add_vehicle(const Args *a) {
-        UpRepo *repo = NULL;
-        int r;
-
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = up_director_add_vehicle(repo, a->pos[0], a->now);
-        if (r < 0)
-                r = failed("director add-vehicle", r, repo);
-        else
-                printf("vehicle %s (published)\n", a->pos[0]);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
+static int op_director_add_vehicle(UpRepo *repo, const Args *a, _unused_ const void *userdata) {
+        return report(up_director_add_vehicle(repo, a->pos[0], a->now), "vehicle %s (published)\n", a->pos[0]);
 }
 
 /* --- Attacks ------------------------------------------------------------------------------- */
@@ -743,49 +717,34 @@ static int cmd_attack(const Args *a) {
         return r;
 }
 
-static int cmd_attack_undo_drop(const Args *a, bool undo) {
-        UpRepo *repo = NULL;
+static int op_attack_undo(UpRepo *repo, const Args *a, _unused_ const void *userdata) {
+        return report(up_repo_attack_undo(repo, a->pos[0]), "undid %s\n", a->pos[0]);
+}
+
+static int op_attack_drop(UpRepo *repo, const Args *a, _unused_ const void *userdata) {
+        return report(up_repo_attack_drop(repo, a->pos[0]), "dropped the backup of %s\n", a->pos[0]);
+}
+
+static int op_attack_list(UpRepo *repo, _unused_ const Args *a, _unused_ const void *userdata) {
+        struct json_object *list = NULL;
         int r;
 
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = undo ? up_repo_attack_undo(repo, a->pos[0]) : up_repo_attack_drop(repo, a->pos[0]);
+        r = up_repo_attack_list(repo, &list);
         if (r < 0)
-                r = failed(undo ? "attack undo" : "attack drop", r, repo);
-        else
-                printf("%s %s\n", undo ? "undid" : "dropped the backup of", a->pos[0]);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : r;
-}
-
-static int cmd_attack_undo(const Args *a) {
-        return cmd_attack_undo_drop(a, true);
-}
-
-static int cmd_attack_drop(const Args *a) {
-        return cmd_attack_undo_drop(a, false);
+                return r;
+        for (size_t i = 0; i < json_object_array_length(list); i++)
+                printf("%s\n", str(json_object_array_get_idx(list, i), "name"));
+        json_object_put(list);
+        return 0;
 }
 
 static int cmd_attack_list(const Args *a) {
-        struct json_object *list = NULL;
-        UpRepo *repo = NULL;
-        int r;
-
         if (!a->repo) {
                 for (const UpRepoAttackInfo *i = up_repo_attacks(); i->name; i++)
                         printf("%-26s %-4s %s\n", i->name, i->section, i->summary);
                 return 0;
         }
-        if (load(a->repo, &repo) != 0)
-                return EXIT_FAILURE;
-        r = up_repo_attack_list(repo, &list);
-        if (r < 0)
-                r = failed("attack list", r, repo);
-        for (size_t i = 0; r >= 0 && i < json_object_array_length(list); i++)
-                printf("%s\n", str(json_object_array_get_idx(list, i), "name"));
-        json_object_put(list);
-        up_repo_free(repo);
-        return r < 0 ? EXIT_FAILURE : 0;
+        return with_repo(a, "attack list", op_attack_list, NULL);
 }
 
 /* --- Commands ------------------------------------------------------------------------------ */
@@ -807,36 +766,40 @@ static const Command commands[] = {
           "Stages FILE as target NAME (default: its base name) in ROLE (default: targets; a delegated role must\n"
           "be delegated NAME), with custom.hardwareIds, releaseCounter (default 0), targetFormat (default\n"
           "BINARY) and uri. The image is stored as targets/HASH.NAME. Clients see it after publish.\n" },
-        { "remove-target", "repo role ", 1, 1, cmd_remove_target,
+        { "remove-target", "repo role ", 1, 1, NULL,
           "remove-target --repo DIR NAME [--role ROLE]\n"
-          "Unlists NAME from ROLE (default: from every role). Takes effect at publish.\n" },
+          "Unlists NAME from ROLE (default: from every role). Takes effect at publish.\n",
+          .op = op_remove_target },
         { "delegate", "repo path delegator threshold keys terminating ", 1, 1, cmd_delegate,
           "delegate --repo DIR ROLE --path PATTERN... [--delegator ROLE] [--threshold N] [--keys N] [--terminating]\n"
           "Delegates the target paths matching the patterns ('*' does not match '/') from the delegator\n"
           "(default: targets) to the new role ROLE, with N new keys (default: the threshold, default 1).\n"
           "Add targets to it with add-target --role ROLE. Takes effect at publish.\n" },
-        { "publish", "repo bump ", 0, 0, cmd_publish,
+        { "publish", "repo bump ", 0, 0, NULL,
           "publish --repo DIR [--bump ROLE]...\n"
           "Signs and writes a new version of every role that changed (content or keys), then snapshot and a new\n"
           "timestamp; --bump forces a new version of ROLE (e.g. to renew its expiry). Root N+1 is signed by the\n"
-          "root keys of N and N+1. A Director republishes every vehicle.\n" },
+          "root keys of N and N+1. A Director republishes every vehicle.\n",
+          .op = op_publish },
         { "rotate", "repo keys ", 1, 1, cmd_rotate,
           "rotate --repo DIR ROLE [--keys N]\n"
           "Replaces every key of ROLE (root, targets, snapshot, timestamp or a delegated role) by N new keys\n"
           "(default: as many as now); the old keys are retired. Takes effect at publish (a new root signed\n"
           "by the old and the new root keys).\n" },
-        { "revoke", "repo ", 1, 1, cmd_revoke,
+        { "revoke", "repo ", 1, 1, NULL,
           "revoke --repo DIR KEYID\n"
           "Stops trusting the key KEYID in every role; a role left below its threshold gets new keys.\n"
-          "Takes effect at publish.\n" },
+          "Takes effect at publish.\n",
+          .op = op_revoke },
         { "expires", "repo ", 2, 2, cmd_expires,
           "expires --repo DIR ROLE DURATION\n"
           "Sets how long ROLE (root, targets, snapshot, timestamp; delegated roles follow targets) stays valid\n"
           "after each publish: N[smhdw], no unit: days.\n" },
-        { "status", "repo json ", 0, 0, cmd_status,
+        { "status", "repo json ", 0, 0, NULL,
           "status --repo DIR [--json]\n"
           "Shows every role (published version, expiry, threshold, keys, whether a publish is pending), the\n"
-          "targets or vehicles, retired keys and staged attacks.\n" },
+          "targets or vehicles, retired keys and staged attacks.\n",
+          .op = op_status },
         { "director init", "repo scheme threshold expires ", 0, 0, cmd_director_init,
           "director init --repo DIR [--scheme S] [--threshold ROLE=N]... [--expires ROLE=TIME]...\n"
           "Creates a Director repository: root, targets, snapshot and timestamp keys, root version 1.\n"
@@ -847,19 +810,23 @@ static const Command commands[] = {
           "releaseCounter, targetFormat, uri; hardware id: HW, which the image must list, or its only one),\n"
           "and publishes the vehicle's targets, snapshot and timestamp. The image is copied to\n"
           "DIR/vehicles/VIN/targets/.\n" },
-        { "director clear", "repo ", 1, 2, cmd_director_clear,
+        { "director clear", "repo ", 1, 2, NULL,
           "director clear --repo DIR VIN [ECU_SERIAL]\n"
-          "Unassigns one ECU (default: all) and publishes; an empty targets still carries custom.vin.\n" },
-        { "director add-vehicle", "repo ", 1, 1, cmd_director_add_vehicle,
+          "Unassigns one ECU (default: all) and publishes; an empty targets still carries custom.vin.\n",
+          .op = op_director_clear },
+        { "director add-vehicle", "repo ", 1, 1, NULL,
           "director add-vehicle --repo DIR VIN\n"
-          "Publishes an empty targets (with custom.vin) for a new vehicle.\n" },
-        { "attack undo", "repo ", 1, 1, cmd_attack_undo,
+          "Publishes an empty targets (with custom.vin) for a new vehicle.\n",
+          .op = op_director_add_vehicle },
+        { "attack undo", "repo ", 1, 1, NULL,
           "attack undo NAME --repo DIR\n"
           "Restores, byte for byte, every file the attack NAME changed (in DIR and the other repository it\n"
-          "was given). Attacks are undone in reverse order.\n" },
-        { "attack drop", "repo ", 1, 1, cmd_attack_drop,
+          "was given). Attacks are undone in reverse order.\n",
+          .op = op_attack_undo },
+        { "attack drop", "repo ", 1, 1, NULL,
           "attack drop NAME --repo DIR\n"
-          "Forgets the backup of the attack NAME, leaving the repository as it is.\n" },
+          "Forgets the backup of the attack NAME, leaving the repository as it is.\n",
+          .op = op_attack_drop },
         { "attack list", "repo ", 0, 0, cmd_attack_list,
           "attack list [--repo DIR]\n"
           "Lists the attacks (without --repo) or the attacks staged on DIR, oldest first.\n", true },
@@ -999,5 +966,7 @@ int main(int argc, char **argv) {
                 print_help(c, &a);
                 return EXIT_SUCCESS;
         }
+        if (c->op)
+                return with_repo(&a, c->name, c->op, NULL);
         return c->run(&a);
 }
