@@ -33,7 +33,7 @@ static int set_copy(struct json_object *o, const char *key, struct json_object *
                 return 0;
         if (json_object_deep_copy(v, &copy, NULL) < 0)
                 return -ENOMEM;
-        return json_set(o, key, copy);
+        return up_json_add(o, key, copy);
 }
 
 int up_director_vehicle_dir(UpRepo *d, const char *vin, char **ret) {
@@ -186,8 +186,8 @@ static int entry_custom(const UpDirectorAssignment *a, const char *hw, struct js
         struct json_object *ids = json_object_new_object(), *ecu = json_object_new_object();
         int r;
 
-        if (!custom || json_set(custom, "ecuIdentifiers", ids) < 0 || json_set(ids, a->ecu_serial, ecu) < 0 ||
-            json_set(ecu, "hardwareId", json_object_new_string(hw)) < 0)
+        if (!custom || up_json_add(custom, "ecuIdentifiers", ids) < 0 || up_json_add(ids, a->ecu_serial, ecu) < 0 ||
+            up_json_add(ecu, "hardwareId", json_object_new_string(hw)) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(copied); i++) {
                 r = set_copy(custom, copied[i], json_child(image_custom, copied[i]));
@@ -208,7 +208,7 @@ static int director_entry(const UpDirectorAssignment *a, const char *hw, struct 
         if (!o)
                 return -ENOMEM;
         r = entry_custom(a, hw, &custom);
-        if (r < 0 || (r = json_set(o, "custom", custom)) < 0)
+        if (r < 0 || (r = up_json_add(o, "custom", custom)) < 0)
                 return r;
         r = set_copy(o, "hashes", json_child(a->image_target, "hashes"));
         if (r >= 0)
@@ -256,7 +256,7 @@ static int add_entry(UpRepo *d, struct json_object *targets, const UpDirectorAss
 
         if (!existing) {
                 r = director_entry(a, hw, &entry);
-                return r < 0 ? r : json_set(targets, a->target_name, entry);
+                return r < 0 ? r : up_json_add(targets, a->target_name, entry);
         }
         if (!same_member(existing, a->image_target, "length") || !same_member(existing, a->image_target, "hashes"))
                 return up_repo_fail(d, -EEXIST,
@@ -264,9 +264,9 @@ static int add_entry(UpRepo *d, struct json_object *targets, const UpDirectorAss
                                     "one image per vehicle", a->target_name);
         ids = json_child(json_child(existing, "custom"), "ecuIdentifiers");
         ecu = json_object_new_object();
-        if (!ids || json_set(ids, a->ecu_serial, ecu) < 0)
+        if (!ids || up_json_add(ids, a->ecu_serial, ecu) < 0)
                 return ids ? -ENOMEM : -EBADMSG;
-        return json_set(ecu, "hardwareId", json_object_new_string(hw));
+        return up_json_add(ecu, "hardwareId", json_object_new_string(hw));
 }
 
 /* A copy for the vehicle to download from the Director, checked first:
@@ -345,7 +345,7 @@ int up_director_clear(UpRepo *d, const char *vin, const char *ecu_serial, time_t
                 return r;
         if (ecu_serial)
                 unassign_ecu(targets, ecu_serial);
-        else if (json_set(body, "targets", json_object_new_object()) < 0)
+        else if (up_json_add(body, "targets", json_object_new_object()) < 0)
                 return -ENOMEM;
         r = up_repo_staged_write(d, vin, "targets", body);
         if (r < 0)

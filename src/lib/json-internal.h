@@ -43,3 +43,8 @@ static inline void up_cjson_writer_freep(UpCjsonWriter **w) {
 /* Parses bytes written by the canonical encoder (raw control characters
  * allowed inside strings). */
 int up_json_parse_canonical(const char *buf, size_t len, const UpJsonLimits *limits, struct json_object **ret);
+
+/* Add v (a new reference; NULL: out of memory) to an object or an array; v is
+ * dropped when that fails. */
+int up_json_add(struct json_object *o, const char *key, struct json_object *v);
+int up_json_append(struct json_object *a, struct json_object *v);

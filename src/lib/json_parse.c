@@ -523,3 +523,25 @@ int up_json_parse_canonical(const char *buf, size_t len, const UpJsonLimits *lim
         }
         return up_json_parse(escaped, j, limits, ret);
 }
+
+/* Builders: v is a new reference (NULL means out of memory) and is dropped
+ * when it cannot be added, which json-c leaves to the caller. */
+int up_json_add(struct json_object *o, const char *key, struct json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int up_json_append(struct json_object *a, struct json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_array_add(a, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}

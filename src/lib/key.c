@@ -16,6 +16,7 @@
 #include "uptane/hash.h"
 #include "uptane/json.h"
 #include "uptane/key.h"
+#include "json-internal.h"
 #include "util.h"
 
 #define ED25519_KEY_SIZE 32
@@ -419,16 +420,6 @@ static int public_string(UpKeyScheme s, EVP_PKEY *pkey, struct json_object **ret
         return 0;
 }
 
-/* Adds v to o, dropping v if that fails (json-c leaves it to the caller). */
-static int json_add(struct json_object *o, const char *key, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static int public_json_new(UpKeyScheme s, EVP_PKEY *pkey, struct json_object **ret) {
         _cleanup_json_ struct json_object *o = NULL;
@@ -439,22 +430,22 @@ static int public_json_new(UpKeyScheme s, EVP_PKEY *pkey, struct json_object **r
         if (!o)
                 return -ENOMEM;
 
-        r = json_add(o, "keytype", json_object_new_string(scheme_keytypes[s]));
+        r = up_json_add(o, "keytype", json_object_new_string(scheme_keytypes[s]));
         if (r < 0)
                 return r;
-        r = json_add(o, "scheme", json_object_new_string(scheme_names[s]));
+        r = up_json_add(o, "scheme", json_object_new_string(scheme_names[s]));
         if (r < 0)
                 return r;
 
         keyval = json_object_new_object();
-        r = json_add(o, "keyval", keyval);
+        r = up_json_add(o, "keyval", keyval);
         if (r < 0)
                 return r;
 
         r = public_string(s, pkey, &public);
         if (r < 0)
                 return r;
-        r = json_add(keyval, "public", public);
+        r = up_json_add(keyval, "public", public);
         if (r < 0)
                 return r;
 

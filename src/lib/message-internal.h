@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include "json-internal.h"
+
 /* What the signed messages of uptane/manifest.h share (see signed_message.c). */
 
 #include <errno.h>
@@ -28,11 +30,6 @@ static inline int up_message_check_list(size_t n, const void *p, size_t max) {
         return 0;
 }
 
-/* Adds v to o (or appends it to the array a), dropping v if that fails:
- * json-c leaves that to the caller. A NULL v (a failed json_object_new_*())
- * gives -ENOMEM. */
-int up_json_add(struct json_object *o, const char *key, struct json_object *v);
-int up_json_append(struct json_object *a, struct json_object *v);
 /* A copy of s; -EINVAL when s is NULL. */
 int up_json_add_string(struct json_object *o, const char *key, const char *s);
 /* t as "YYYY-MM-DDTHH:MM:SSZ"; -EINVAL when it has no such form. */

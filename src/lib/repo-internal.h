@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include "json-internal.h"
+
 /*
  * What the sources of a repository on disk (uptane/repository.h) share; not
  * installed.
@@ -40,26 +42,6 @@ struct UpRepo {
 
 /* --- JSON trees ------------------------------------------------------------ */
 
-/* Adds v (a new reference, NULL: out of memory) to o; v is dropped on failure. */
-static inline int json_set(struct json_object *o, const char *key, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static inline int json_append(struct json_object *a, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(a, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static inline struct json_object *json_child(struct json_object *o, const char *key) {
         struct json_object *v;

@@ -213,7 +213,7 @@ int up_repo_attack_list(UpRepo *repo, struct json_object **ret) {
                 if (r == -ENOENT || r == -ENOTDIR)
                         r = 0; /* no info.json: not an attack (or an incomplete backup) */
                 else if (r >= 0)
-                        r = json_append(a, info);
+                        r = up_json_append(a, info);
         }
         up_string_array_free(names, n);
         if (r < 0)
@@ -247,10 +247,10 @@ static int attack_tree_add(UpRepo *repo, struct json_object *trees, const char *
                         return 0;
         t = json_object_new_object();
         if (repo_pathf(&copy, "tree%zu", i) < 0 || repo_pathf(&dst, "%s/%s", backup, copy) < 0 ||
-            json_append(trees, t) < 0)
+            up_json_append(trees, t) < 0)
                 return -ENOMEM;
-        if (json_set(t, "path", json_object_new_string(real)) < 0 ||
-            json_set(t, "copy", json_object_new_string(copy)) < 0)
+        if (up_json_add(t, "path", json_object_new_string(real)) < 0 ||
+            up_json_add(t, "copy", json_object_new_string(copy)) < 0)
                 return -ENOMEM;
         return tree_copy(repo, real, dst, true, false);
 }
@@ -279,7 +279,7 @@ static int attack_begin(UpRepo *repo, const char *name, UpRepo *other) {
         _cleanup_free_ char *dir = NULL;
         int r;
 
-        if (!info || json_set(info, "trees", trees) < 0)
+        if (!info || up_json_add(info, "trees", trees) < 0)
                 return -ENOMEM;
         if (attack_info_read(repo, name, &existing) >= 0)
                 return up_repo_fail(repo, -EEXIST, "attack '%s' is staged already: undo or drop it first", name);
@@ -288,8 +288,8 @@ static int attack_begin(UpRepo *repo, const char *name, UpRepo *other) {
                 r = backup_dir_create(repo, name, &dir);
         if (r < 0)
                 return r;
-        if (json_set(info, "name", json_object_new_string(name)) < 0 ||
-            json_set(info, "seq", json_object_new_int64(attack_max_seq(list) + 1)) < 0)
+        if (up_json_add(info, "name", json_object_new_string(name)) < 0 ||
+            up_json_add(info, "seq", json_object_new_int64(attack_max_seq(list) + 1)) < 0)
                 return -ENOMEM;
         r = attack_tree_add(repo, trees, dir, repo->dir);
         if (r >= 0 && other)
@@ -853,7 +853,7 @@ static int overlay_tree(UpRepo *repo, const char *base, const char *name, struct
         r = overlay_content(repo, copy, live);
         if (r < 0)
                 return r;
-        return json_append(done, json_object_new_string(live));
+        return up_json_append(done, json_object_new_string(live));
 }
 
 /* Each repository as the oldest keyed attack staged on from found it (the
@@ -1052,7 +1052,7 @@ static int lower_counter_in(UpRepo *repo, const char *vin, const char *role, con
         if (rc <= 0)
                 return up_repo_fail(repo, -ERANGE, "the release counter of '%s' is %lld: nothing lower", target,
                                     (long long) rc);
-        r = json_set(custom, "releaseCounter", json_object_new_int64(rc - 1));
+        r = up_json_add(custom, "releaseCounter", json_object_new_int64(rc - 1));
         if (r < 0)
                 return r;
         return up_repo_staged_write(repo, vin, role, body);

@@ -16,7 +16,7 @@ static int keys_dir(UpRepo *repo, char **ret) {
 
 /* The member key of m, an object, created if missing. */
 static int keymap_object(struct json_object *m, const char *key) {
-        if (!json_child(m, key) && json_set(m, key, json_object_new_object()) < 0)
+        if (!json_child(m, key) && up_json_add(m, key, json_object_new_object()) < 0)
                 return -ENOMEM;
         return as_object(json_child(m, key)) ? 0 : -EBADMSG;
 }
@@ -63,12 +63,12 @@ static int keymap_update(UpRepo *repo, const char *role, struct json_object *key
         for (size_t i = 0; i < array_len(old); i++) {
                 const char *id = json_object_get_string(json_object_array_get_idx(old, i));
 
-                if (!strv_json_contains(keyids, id) && json_set(retired, id, json_object_new_string(role)) < 0)
+                if (!strv_json_contains(keyids, id) && up_json_add(retired, id, json_object_new_string(role)) < 0)
                         return -ENOMEM;
         }
         for (size_t i = 0; i < json_object_array_length(keyids); i++)
                 json_object_object_del(retired, json_object_get_string(json_object_array_get_idx(keyids, i)));
-        r = json_set(json_child(m, "roles"), role, json_object_get(keyids));
+        r = up_json_add(json_child(m, "roles"), role, json_object_get(keyids));
         if (r < 0)
                 return r;
         r = keys_dir(repo, &dir);
@@ -96,7 +96,7 @@ static int generate_key(UpRepo *repo, const char *dir, struct json_object *keys,
         r = up_key_save_private(k, path);
         if (r < 0)
                 return up_repo_fail(repo, r, "cannot write '%s': %s", path, up_strerror(r));
-        if (json_set(keys, id, up_key_to_json(k)) < 0 || json_append(keyids, json_object_new_string(id)) < 0)
+        if (up_json_add(keys, id, up_key_to_json(k)) < 0 || up_json_append(keyids, json_object_new_string(id)) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -304,11 +304,11 @@ static int listing_set_keys(struct json_object *keys, struct json_object *entry,
         struct json_object *copy = NULL;
 
         json_object_object_foreach(new_keys, id, k)
-                if (json_set(keys, id, json_object_get(k)) < 0)
+                if (up_json_add(keys, id, json_object_get(k)) < 0)
                         return -ENOMEM;
         if (json_object_deep_copy(new_ids, &copy, NULL) < 0)
                 return -ENOMEM;
-        return json_set(entry, "keyids", copy);
+        return up_json_add(entry, "keyids", copy);
 }
 
 static int rotate_generate(UpRepo *repo, const char *role, struct json_object *entry, unsigned n_keys,

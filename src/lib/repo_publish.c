@@ -134,7 +134,7 @@ static int sorted_array(struct json_object *o, struct json_object **ret) {
                 struct json_object *c = NULL;
 
                 r = sorted_copy(json_object_array_get_idx(o, i), &c);
-                if (r < 0 || (r = json_append(copy, c)) < 0)
+                if (r < 0 || (r = up_json_append(copy, c)) < 0)
                         return r;
         }
         *ret = TAKE_PTR(copy);
@@ -159,7 +159,7 @@ static int sorted_object(struct json_object *o, struct json_object **ret) {
                 struct json_object *c = NULL;
 
                 r = sorted_copy(json_child(o, keys[i]), &c);
-                if (r < 0 || (r = json_set(copy, keys[i], c)) < 0)
+                if (r < 0 || (r = up_json_add(copy, keys[i], c)) < 0)
                         return r;
         }
         *ret = TAKE_PTR(copy);
@@ -373,9 +373,9 @@ static int meta_entry(UpRepo *repo, const char *vin, const char *role, struct js
         r = repo_hashes(p.data, p.len, &hashes);
         if (r < 0)
                 return r;
-        if (!o || json_set(o, "hashes", hashes) < 0 ||
-            json_set(o, "length", json_object_new_int64((int64_t) p.len)) < 0 ||
-            json_set(o, "version", json_object_new_int64(p.version)) < 0)
+        if (!o || up_json_add(o, "hashes", hashes) < 0 ||
+            up_json_add(o, "length", json_object_new_int64((int64_t) p.len)) < 0 ||
+            up_json_add(o, "version", json_object_new_int64(p.version)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
@@ -393,7 +393,7 @@ static int meta_add(UpRepo *repo, const char *vin, const char *role, struct json
                 json_object_put(e);
                 return -ENOMEM;
         }
-        return json_set(meta, key, e);
+        return up_json_add(meta, key, e);
 }
 
 static int publish_meta_role(UpRepo *repo, const char *vin, UpRoleType type, struct json_object *meta,
@@ -408,7 +408,7 @@ static int publish_meta_role(UpRepo *repo, const char *vin, UpRoleType type, str
                 r = repo_body_new(repo, type, now, &body);
         if (r < 0)
                 return r;
-        r = json_set(body, "meta", json_object_get(meta));
+        r = up_json_add(body, "meta", json_object_get(meta));
         if (r < 0)
                 return r;
         return publish_set_role(repo, vin, role, "root", body, o, now);

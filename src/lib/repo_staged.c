@@ -26,7 +26,7 @@ int repo_body_set_version(struct json_object *body, int64_t version, time_t expi
         r = expires_string(expires, &e);
         if (r < 0)
                 return r;
-        if (json_set(body, "version", json_object_new_int64(version)) < 0 || json_set(body, "expires", e) < 0)
+        if (up_json_add(body, "version", json_object_new_int64(version)) < 0 || up_json_add(body, "expires", e) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -37,13 +37,13 @@ static int body_fill(UpRepo *repo, struct json_object *o, UpRoleType type, time_
         const char *member = type == UP_ROLE_TARGETS ? "targets" : "meta";
         int r;
 
-        if (json_set(o, "_type", json_object_new_string(up_role_type_name(type))) < 0 ||
-            json_set(o, "spec_version", json_object_new_string(UP_REPO_SPEC_VERSION)) < 0)
+        if (up_json_add(o, "_type", json_object_new_string(up_role_type_name(type))) < 0 ||
+            up_json_add(o, "spec_version", json_object_new_string(UP_REPO_SPEC_VERSION)) < 0)
                 return -ENOMEM;
         r = repo_body_set_version(o, 1, now + repo->expires[type]);
         if (r < 0)
                 return r;
-        if (type != UP_ROLE_ROOT && json_set(o, member, json_object_new_object()) < 0)
+        if (type != UP_ROLE_ROOT && up_json_add(o, member, json_object_new_object()) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -122,7 +122,7 @@ int repo_stage_empty_targets(UpRepo *repo, const char *vin, const char *role, ti
         /* First, where a vehicle's staged targets have always had it. */
         if (vin) {
                 custom = json_object_new_object();
-                if (json_set(body, "custom", custom) < 0 || json_set(custom, "vin", json_object_new_string(vin)) < 0)
+                if (up_json_add(body, "custom", custom) < 0 || up_json_add(custom, "vin", json_object_new_string(vin)) < 0)
                         return -ENOMEM;
         }
         r = body_fill(repo, body, UP_ROLE_TARGETS, now);
@@ -163,8 +163,8 @@ static int body_parse(UpRepo *repo, const char *role, struct json_object *body, 
         const char *s;
         int r;
 
-        if (!doc || json_set(doc, "signatures", json_object_new_array()) < 0 ||
-            json_set(doc, "signed", json_object_get(body)) < 0)
+        if (!doc || up_json_add(doc, "signatures", json_object_new_array()) < 0 ||
+            up_json_add(doc, "signed", json_object_get(body)) < 0)
                 return -ENOMEM;
         s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!s)
@@ -190,12 +190,12 @@ int repo_body_delegations(struct json_object *body, struct json_object **ret_key
         struct json_object *dl = json_child(body, "delegations");
 
         if (!dl) {
-                if (json_set(body, "delegations", json_object_new_object()) < 0)
+                if (up_json_add(body, "delegations", json_object_new_object()) < 0)
                         return -ENOMEM;
                 dl = json_child(body, "delegations");
         }
-        if ((!json_child(dl, "keys") && json_set(dl, "keys", json_object_new_object()) < 0) ||
-            (!json_child(dl, "roles") && json_set(dl, "roles", json_object_new_array()) < 0))
+        if ((!json_child(dl, "keys") && up_json_add(dl, "keys", json_object_new_object()) < 0) ||
+            (!json_child(dl, "roles") && up_json_add(dl, "roles", json_object_new_array()) < 0))
                 return -ENOMEM;
         *ret_keys = json_child(dl, "keys");
         *ret_roles = json_child(dl, "roles");

@@ -17,11 +17,11 @@ static int status_keys(UpRepo *repo, const Delegation *d, struct json_object **r
                 _cleanup_free_ char *path = NULL;
                 struct json_object *o = json_object_new_object();
 
-                if (json_append(a, o) < 0 || repo_pathf(&path, "%s/keys/%s.key", repo->dir, id) < 0)
+                if (up_json_append(a, o) < 0 || repo_pathf(&path, "%s/keys/%s.key", repo->dir, id) < 0)
                         return -ENOMEM;
-                if (json_set(o, "keyid", json_object_new_string(id)) < 0 ||
-                    json_set(o, "scheme", json_object_new_string(k ? up_key_scheme_name(up_key_scheme(k)) : "?")) < 0 ||
-                    json_set(o, "private", json_object_new_boolean(repo_file_name_valid(id) && file_exists(path))) < 0)
+                if (up_json_add(o, "keyid", json_object_new_string(id)) < 0 ||
+                    up_json_add(o, "scheme", json_object_new_string(k ? up_key_scheme_name(up_key_scheme(k)) : "?")) < 0 ||
+                    up_json_add(o, "private", json_object_new_boolean(repo_file_name_valid(id) && file_exists(path))) < 0)
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(a);
@@ -58,9 +58,9 @@ static int status_published(const Published *p, time_t now, struct json_object *
                 expires = json_object_get_string(json_child(p->signed_obj, "expires"));
         if (expires && up_parse_iso8601(expires, &t) < 0)
                 t = 0;
-        if (json_set(o, "version", json_object_new_int64(p->data ? p->version : 0)) < 0 ||
-            (expires && json_set(o, "expires", json_object_new_string(expires)) < 0) ||
-            json_set(o, "expired", json_object_new_boolean(p->data && t <= now)) < 0)
+        if (up_json_add(o, "version", json_object_new_int64(p->data ? p->version : 0)) < 0 ||
+            (expires && up_json_add(o, "expires", json_object_new_string(expires)) < 0) ||
+            up_json_add(o, "expired", json_object_new_boolean(p->data && t <= now)) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -73,7 +73,7 @@ static int status_role(UpRepo *repo, const char *vin, const char *role, const ch
         bool pending;
         int r;
 
-        if (json_append(out, o) < 0)
+        if (up_json_append(out, o) < 0)
                 return -ENOMEM;
         r = repo_published_read(repo, vin, role, &p);
         if (r < 0 && r != -ENOENT)
@@ -83,11 +83,11 @@ static int status_role(UpRepo *repo, const char *vin, const char *role, const ch
                 r = status_pending(repo, vin, role, &d, &p, &pending);
         if (r >= 0)
                 r = status_keys(repo, &d, &keys);
-        if (r < 0 || (r = json_set(o, "keys", keys)) < 0)
+        if (r < 0 || (r = up_json_add(o, "keys", keys)) < 0)
                 return r;
-        if (json_set(o, "name", json_object_new_string(role)) < 0 || status_published(&p, now, o) < 0 ||
-            json_set(o, "pending", json_object_new_boolean(pending)) < 0 ||
-            json_set(o, "threshold", json_object_new_int64(d.keys ? d.keys->threshold : 0)) < 0)
+        if (up_json_add(o, "name", json_object_new_string(role)) < 0 || status_published(&p, now, o) < 0 ||
+            up_json_add(o, "pending", json_object_new_boolean(pending)) < 0 ||
+            up_json_add(o, "threshold", json_object_new_int64(d.keys ? d.keys->threshold : 0)) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -104,10 +104,10 @@ static int status_targets_of(UpRepo *repo, const char *role, struct json_object 
                 struct json_object *o = json_object_new_object();
                 struct json_object *rc = json_child(json_child(entry, "custom"), "releaseCounter");
 
-                if (json_append(out, o) < 0 || json_set(o, "name", json_object_new_string(name)) < 0 ||
-                    json_set(o, "role", json_object_new_string(role)) < 0 ||
-                    json_set(o, "length", json_object_get(json_child(entry, "length"))) < 0 ||
-                    (rc && json_set(o, "releaseCounter", json_object_get(rc)) < 0))
+                if (up_json_append(out, o) < 0 || up_json_add(o, "name", json_object_new_string(name)) < 0 ||
+                    up_json_add(o, "role", json_object_new_string(role)) < 0 ||
+                    up_json_add(o, "length", json_object_get(json_child(entry, "length"))) < 0 ||
+                    (rc && up_json_add(o, "releaseCounter", json_object_get(rc)) < 0))
                         return -ENOMEM;
         }
         return 0;
@@ -139,15 +139,15 @@ static int status_vehicle(UpRepo *repo, const char *vin, struct json_object *out
         struct json_object *o = json_object_new_object(), *t;
         int r;
 
-        if (json_append(out, o) < 0)
+        if (up_json_append(out, o) < 0)
                 return -ENOMEM;
         r = repo_published_read(repo, vin, "targets", &p);
         if (r < 0 && r != -ENOENT)
                 return r;
         t = p.data ? as_object(json_child(p.signed_obj, "targets")) : NULL;
-        if (json_set(o, "vin", json_object_new_string(vin)) < 0 ||
-            json_set(o, "version", json_object_new_int64(p.data ? p.version : 0)) < 0 ||
-            json_set(o, "targets", json_object_new_int(t ? json_object_object_length(t) : 0)) < 0)
+        if (up_json_add(o, "vin", json_object_new_string(vin)) < 0 ||
+            up_json_add(o, "version", json_object_new_int64(p.data ? p.version : 0)) < 0 ||
+            up_json_add(o, "targets", json_object_new_int(t ? json_object_object_length(t) : 0)) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -187,8 +187,8 @@ static int status_retired(UpRepo *repo, struct json_object *out) {
         json_object_object_foreach(json_child(m, "retired"), id, role) {
                 struct json_object *o = json_object_new_object();
 
-                if (json_append(out, o) < 0 || json_set(o, "keyid", json_object_new_string(id)) < 0 ||
-                    json_set(o, "role", json_object_get(role)) < 0)
+                if (up_json_append(out, o) < 0 || up_json_add(o, "keyid", json_object_new_string(id)) < 0 ||
+                    up_json_add(o, "role", json_object_get(role)) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -199,9 +199,9 @@ static int status_header(UpRepo *repo, struct json_object *o) {
         int r;
 
         r = repo_expires_json(repo, &expires);
-        if (r < 0 || json_set(o, "expires", expires) < 0 || json_set(o, "dir", json_object_new_string(repo->dir)) < 0 ||
-            json_set(o, "kind", json_object_new_string(up_repo_kind_name(repo->kind))) < 0 ||
-            json_set(o, "scheme", json_object_new_string(up_key_scheme_name(repo->scheme))) < 0)
+        if (r < 0 || up_json_add(o, "expires", expires) < 0 || up_json_add(o, "dir", json_object_new_string(repo->dir)) < 0 ||
+            up_json_add(o, "kind", json_object_new_string(up_repo_kind_name(repo->kind))) < 0 ||
+            up_json_add(o, "scheme", json_object_new_string(up_key_scheme_name(repo->scheme))) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -212,8 +212,8 @@ int up_repo_status(UpRepo *repo, time_t now, struct json_object **ret) {
         struct json_object *vehicles = json_object_new_array(), *retired = json_object_new_array(), *attacks = NULL;
         int r;
 
-        if (!o || json_set(o, "roles", roles) < 0 || json_set(o, "targets", targets) < 0 ||
-            json_set(o, "vehicles", vehicles) < 0 || json_set(o, "retired_keys", retired) < 0)
+        if (!o || up_json_add(o, "roles", roles) < 0 || up_json_add(o, "targets", targets) < 0 ||
+            up_json_add(o, "vehicles", vehicles) < 0 || up_json_add(o, "retired_keys", retired) < 0)
                 return -ENOMEM;
         r = repo_check_opened(repo);
         if (r >= 0)
@@ -227,7 +227,7 @@ int up_repo_status(UpRepo *repo, time_t now, struct json_object **ret) {
                 r = status_retired(repo, retired);
         if (r >= 0)
                 r = up_repo_attack_list(repo, &attacks);
-        if (r < 0 || (r = json_set(o, "attacks", attacks)) < 0)
+        if (r < 0 || (r = up_json_add(o, "attacks", attacks)) < 0)
                 return r;
         *ret = TAKE_PTR(o);
         return 0;

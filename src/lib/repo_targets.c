@@ -38,7 +38,7 @@ int repo_hashes(const void *data, size_t len, struct json_object **ret) {
                 if (r < 0)
                         return r;
                 up_hex_encode(digest, up_hash_alg_size(algs[i]), hex);
-                if (json_set(o, up_hash_alg_name(algs[i]), json_object_new_string(hex)) < 0)
+                if (up_json_add(o, up_hash_alg_name(algs[i]), json_object_new_string(hex)) < 0)
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(o);
@@ -144,15 +144,15 @@ static int target_custom(const UpRepoTarget *t, struct json_object **ret) {
         _cleanup_json_ struct json_object *o = json_object_new_object();
         struct json_object *hw = json_object_new_array();
 
-        if (!o || json_set(o, "hardwareIds", hw) < 0)
+        if (!o || up_json_add(o, "hardwareIds", hw) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < t->n_hardware_ids; i++)
-                if (json_append(hw, json_object_new_string(t->hardware_ids[i])) < 0)
+                if (up_json_append(hw, json_object_new_string(t->hardware_ids[i])) < 0)
                         return -ENOMEM;
-        if (json_set(o, "releaseCounter", json_object_new_int64(t->release_counter)) < 0 ||
-            json_set(o, "targetFormat", json_object_new_string(t->format ? t->format : "BINARY")) < 0)
+        if (up_json_add(o, "releaseCounter", json_object_new_int64(t->release_counter)) < 0 ||
+            up_json_add(o, "targetFormat", json_object_new_string(t->format ? t->format : "BINARY")) < 0)
                 return -ENOMEM;
-        if (t->uri && json_set(o, "uri", json_object_new_string(t->uri)) < 0)
+        if (t->uri && up_json_add(o, "uri", json_object_new_string(t->uri)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
@@ -166,12 +166,12 @@ int repo_target_entry(const UpRepoTarget *t, const void *data, size_t len, struc
         if (!o)
                 return -ENOMEM;
         r = target_custom(t, &custom);
-        if (r < 0 || (r = json_set(o, "custom", custom)) < 0)
+        if (r < 0 || (r = up_json_add(o, "custom", custom)) < 0)
                 return r;
         r = repo_hashes(data, len, &hashes);
-        if (r < 0 || (r = json_set(o, "hashes", hashes)) < 0)
+        if (r < 0 || (r = up_json_add(o, "hashes", hashes)) < 0)
                 return r;
-        if (json_set(o, "length", json_object_new_int64((int64_t) len)) < 0)
+        if (up_json_add(o, "length", json_object_new_int64((int64_t) len)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
@@ -278,7 +278,7 @@ int up_repo_add_target(UpRepo *repo, const UpRepoTarget *t, const void *data, si
         if (r >= 0)
                 r = up_repo_store_image(repo, NULL, t->name, data, len);
         if (r >= 0)
-                r = json_set(targets, t->name, TAKE_PTR(entry));
+                r = up_json_add(targets, t->name, TAKE_PTR(entry));
         if (r < 0)
                 return r;
         return up_repo_staged_write(repo, NULL, role, body);
@@ -415,15 +415,15 @@ static int delegation_entry(const UpRepoDelegation *d, unsigned threshold, struc
         _cleanup_json_ struct json_object *o = json_object_new_object();
         struct json_object *paths = json_object_new_array();
 
-        if (!o || json_set(o, "paths", paths) < 0)
+        if (!o || up_json_add(o, "paths", paths) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < d->n_paths; i++)
-                if (json_append(paths, json_object_new_string(d->paths[i])) < 0)
+                if (up_json_append(paths, json_object_new_string(d->paths[i])) < 0)
                         return -ENOMEM;
-        if (json_set(o, "name", json_object_new_string(d->role)) < 0 ||
-            json_set(o, "keyids", json_object_new_array()) < 0 ||
-            json_set(o, "threshold", json_object_new_int64(threshold)) < 0 ||
-            json_set(o, "terminating", json_object_new_boolean(d->terminating)) < 0)
+        if (up_json_add(o, "name", json_object_new_string(d->role)) < 0 ||
+            up_json_add(o, "keyids", json_object_new_array()) < 0 ||
+            up_json_add(o, "threshold", json_object_new_int64(threshold)) < 0 ||
+            up_json_add(o, "terminating", json_object_new_boolean(d->terminating)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
@@ -450,7 +450,7 @@ static int delegator_add(UpRepo *repo, const UpRepoDelegation *d, const char *de
         r = repo_keys_add(repo, d->role, d->n_keys ? d->n_keys : threshold, keys, json_child(entry, "keyids"));
         if (r < 0)
                 return r;
-        r = json_append(roles, TAKE_PTR(entry));
+        r = up_json_append(roles, TAKE_PTR(entry));
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(body);

@@ -400,7 +400,7 @@ int repo_expires_json(UpRepo *repo, struct json_object **ret) {
         if (!o)
                 return -ENOMEM;
         for (UpRoleType t = 0; t < _UP_ROLE_MAX; t++)
-                if (json_set(o, up_role_type_name(t), json_object_new_int64(repo->expires[t])) < 0)
+                if (up_json_add(o, up_role_type_name(t), json_object_new_int64(repo->expires[t])) < 0)
                         return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
@@ -412,11 +412,11 @@ static int config_write(UpRepo *repo) {
         int r;
 
         r = repo_expires_json(repo, &expires);
-        if (r < 0 || !o || json_set(o, "expires", expires) < 0)
+        if (r < 0 || !o || up_json_add(o, "expires", expires) < 0)
                 return -ENOMEM;
-        if (json_set(o, "layout", json_object_new_int(1)) < 0 ||
-            json_set(o, "kind", json_object_new_string(kind_names[repo->kind])) < 0 ||
-            json_set(o, "scheme", json_object_new_string(up_key_scheme_name(repo->scheme))) < 0)
+        if (up_json_add(o, "layout", json_object_new_int(1)) < 0 ||
+            up_json_add(o, "kind", json_object_new_string(kind_names[repo->kind])) < 0 ||
+            up_json_add(o, "scheme", json_object_new_string(up_key_scheme_name(repo->scheme))) < 0)
                 return -ENOMEM;
         return repo_write_json(repo, repo->dir, CONFIG_FILE, o, 0644);
 }
@@ -535,13 +535,13 @@ static int create_root_role(UpRepo *repo, struct json_object *keys, struct json_
         struct json_object *entry = json_object_new_object(), *keyids = json_object_new_array();
         int r;
 
-        r = json_set(roles, up_role_type_name(t), entry);
+        r = up_json_add(roles, up_role_type_name(t), entry);
         if (r < 0) {
                 json_object_put(keyids);
                 return r;
         }
-        if (json_set(entry, "keyids", keyids) < 0 ||
-            json_set(entry, "threshold", json_object_new_int64(threshold)) < 0)
+        if (up_json_add(entry, "keyids", keyids) < 0 ||
+            up_json_add(entry, "threshold", json_object_new_int64(threshold)) < 0)
                 return -ENOMEM;
         return repo_keys_add(repo, up_role_type_name(t), threshold, keys, keyids);
 }
@@ -553,9 +553,9 @@ static int create_root(UpRepo *repo, const UpRepoInitOptions *o, time_t now) {
         r = repo_body_new(repo, UP_ROLE_ROOT, now, &body);
         if (r < 0)
                 return r;
-        if (json_set(body, "consistent_snapshot", json_object_new_boolean(true)) < 0 ||
-            json_set(body, "keys", json_object_new_object()) < 0 ||
-            json_set(body, "roles", json_object_new_object()) < 0)
+        if (up_json_add(body, "consistent_snapshot", json_object_new_boolean(true)) < 0 ||
+            up_json_add(body, "keys", json_object_new_object()) < 0 ||
+            up_json_add(body, "roles", json_object_new_object()) < 0)
                 return -ENOMEM;
         for (UpRoleType t = 0; t < _UP_ROLE_MAX; t++) {
                 r = create_root_role(repo, json_child(body, "keys"), json_child(body, "roles"), t,

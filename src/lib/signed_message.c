@@ -269,26 +269,6 @@ int up_signed_message_verify(const UpSignedMessage *m, const UpKey *key) {
 
 /* --- Building and signing ------------------------------------------------- */
 
-int up_json_add(struct json_object *o, const char *key, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-int up_json_append(struct json_object *a, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(a, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 int up_json_add_string(struct json_object *o, const char *key, const char *s) {
         if (!s)
                 return -EINVAL;
