@@ -209,9 +209,13 @@ typedef struct UpRepoAttackOptions {
         const char *role;      /* role acted on (default per attack) */
         const void *content;   /* evil image bytes; NULL: a built-in text */
         size_t content_len;
-        size_t size;           /* endless-data: file size; 0: 1 MiB */
+        size_t size;           /* endless-data: file size (0: 1 MiB); slow-retrieval: bytes/s (0: 16) */
         time_t now;
 } UpRepoAttackOptions;
+
+/* The marker file (in a repository's directory) that makes uptane-server
+ * trickle that repository's files: its content is the rate in bytes/s. */
+#define UP_REPO_SLOW_RETRIEVAL_MARKER "attack-slow-retrieval"
 
 /* Stages the attack. Everything it may change (this repository and
  * o->other) is saved first below DIR/attack-backup/NAME/, so that

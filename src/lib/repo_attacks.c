@@ -6,6 +6,7 @@
  * repository and the other one given) are copied below
  * DIR/attack-backup/NAME/, which undo restores byte for byte.
  */
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "repo-internal.h"
@@ -941,6 +942,17 @@ static int attack_freeze(UpRepo *repo, const UpRepoAttackOptions *o) {
         return repo_publish_set_opts(repo, o->vin, &(SetOptions) { .expired_role = "timestamp" }, o->now);
 }
 
+/* Slow retrieval needs the server's help: it trickles the files of a
+ * repository that holds this marker (its content: bytes per second). */
+static int attack_slow_retrieval(UpRepo *repo, const UpRepoAttackOptions *o) {
+        char rate[32];
+        int r;
+
+        snprintf(rate, sizeof(rate), "%zu\n", o->size ? o->size : 16);
+        r = up_write_file_atomic(repo->dir, UP_REPO_SLOW_RETRIEVAL_MARKER, rate, strlen(rate), 0644);
+        return r < 0 ? up_repo_fail(repo, r, "cannot write '%s/%s'", repo->dir, UP_REPO_SLOW_RETRIEVAL_MARKER) : 0;
+}
+
 /* The metadata dir of role and the name of its newest version. */
 static int newest_version(UpRepo *repo, const char *vin, const char *role, char **ret_dir, char **ret_name,
                           int64_t *ret_version) {
@@ -1131,6 +1143,9 @@ static const UpRepoAttackInfo attack_infos[] = {
           "does not match the snapshot (mix-and-match)" },
         { "endless-data", "",
           "pads the timestamp (or --role) to --size bytes (default 1 MiB)", "larger than allowed (endless-data)" },
+        { "slow-retrieval", "",
+          "makes uptane-server send this repository's files at --size bytes per second (default 16)",
+          "the transfer is too slow (slow-retrieval)" },
         { "release-counter-rollback", "",
           "republishes a target with its release counter one lower (a Director's vehicle with --vin; the other "
           "repository too when given)",
@@ -1141,7 +1156,7 @@ static const UpRepoAttackInfo attack_infos[] = {
 static const AttackFn attack_fns[] = {
         attack_director_mitm, attack_image_mitm, attack_save_timestamp, attack_replay_timestamp,
         attack_director_keyed, attack_both_keyed, attack_recover, attack_revoked_keys,
-        attack_freeze, attack_mix_and_match, attack_endless, attack_counter_rollback,
+        attack_freeze, attack_mix_and_match, attack_endless, attack_slow_retrieval, attack_counter_rollback,
 };
 
 _Static_assert(ELEMENTSOF(attack_infos) == ELEMENTSOF(attack_fns) + 1, "one function per attack");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "uptane/repository.h"
 
 void reply_done(Reply *r) {
         free(r->body);
@@ -74,7 +75,25 @@ static bool path_valid(const char *path) {
         }
 }
 
-int files_reply(const char *root, const char *path, Reply *reply) {
+/* The rate of a staged slow-retrieval attack on the repository; 0: none. */
+static unsigned slow_rate(const char *repo_dir) {
+        char *marker = NULL, buf[32] = "";
+        unsigned long rate = 0;
+        FILE *f;
+
+        if (asprintf(&marker, "%s/" UP_REPO_SLOW_RETRIEVAL_MARKER, repo_dir) < 0)
+                return 0;
+        f = fopen(marker, "re");
+        free(marker);
+        if (!f)
+                return 0;
+        if (fgets(buf, sizeof(buf), f))
+                rate = strtoul(buf, NULL, 10);
+        fclose(f);
+        return rate > 0 && rate < 1u << 20 ? (unsigned) rate : 16;
+}
+
+int files_reply(const char *repo_dir, const char *root, const char *path, Reply *reply) {
         char *full = NULL;
         struct stat st;
         int fd;
@@ -95,6 +114,7 @@ int files_reply(const char *root, const char *path, Reply *reply) {
         reply->content_type = "application/octet-stream";
         reply->fd = fd;
         reply->fd_size = (uint64_t) st.st_size;
+        reply->slow_rate = slow_rate(repo_dir);
         return 0;
 }
 

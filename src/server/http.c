@@ -4,6 +4,7 @@
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "server.h"
@@ -54,11 +55,52 @@ static void upload_append(Upload *u, const char *data, size_t n, size_t max) {
         u->buf[u->len] = '\0';
 }
 
+/* The slow-retrieval attack: rate bytes a second, from a pool thread. */
+typedef struct Trickle {
+        int fd;
+        unsigned rate;
+} Trickle;
+
+static ssize_t trickle_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        Trickle *t = cls;
+        ssize_t n;
+
+        sleep(1);
+        n = pread(t->fd, buf, max < t->rate ? max : t->rate, (off_t) pos);
+        if (n < 0)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+static void trickle_free(void *cls) {
+        Trickle *t = cls;
+
+        close(t->fd);
+        free(t);
+}
+
+static struct MHD_Response *trickle_response(Reply *reply) {
+        Trickle *t = malloc(sizeof(Trickle));
+        struct MHD_Response *resp;
+
+        if (!t)
+                return NULL;
+        *t = (Trickle) { .fd = reply->fd, .rate = reply->slow_rate };
+        resp = MHD_create_response_from_callback(reply->fd_size, reply->slow_rate, trickle_read, t, trickle_free);
+        if (!resp)
+                free(t);
+        else
+                reply->fd = -1; /* trickle_free closes it */
+        return resp;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *c, Reply *reply) {
         struct MHD_Response *resp;
         enum MHD_Result ret;
 
-        if (reply->fd >= 0) {
+        if (reply->fd >= 0 && reply->slow_rate > 0)
+                resp = trickle_response(reply);
+        else if (reply->fd >= 0) {
                 resp = MHD_create_response_from_fd64(reply->fd_size, reply->fd);
                 reply->fd = -1; /* MHD closes it */
         } else

@@ -38,7 +38,7 @@ static int route_image(Server *s, const char *rest, Reply *reply) {
                 return reply_error(reply, 404, "not found");
         if (r < 0)
                 return -ENOMEM;
-        r = files_reply(root, path, reply);
+        r = files_reply(s->cfg.image_dir, root, path, reply);
         free(root);
         return r;
 }
@@ -77,7 +77,7 @@ static int route_director(Server *s, const Request *req, const char *rest, Reply
                                                     : reply_error(reply, 405, "use PUT");
         else if (starts_with(what, "metadata/", &file) && strcmp(req->method, "GET") == 0) {
                 r = director_metadata_dir(s, vin, &dir);
-                r = r < 0 ? reply_error(reply, 404, "unknown vehicle") : files_reply(dir, file, reply);
+                r = r < 0 ? reply_error(reply, 404, "unknown vehicle") : files_reply(s->cfg.director_dir, dir, file, reply);
         } else
                 r = reply_error(reply, 404, "not found");
         free(vin);

@@ -49,6 +49,7 @@ typedef struct Reply {
         size_t body_len;
         int fd;
         uint64_t fd_size;
+        unsigned slow_rate; /* bytes/s: the slow-retrieval attack is staged */
 } Reply;
 
 void reply_done(Reply *r);
@@ -68,8 +69,9 @@ typedef struct Request {
 /* Dispatch (routes.c). */
 int server_handle(Server *s, const Request *req, Reply *reply);
 
-/* Static files below root: path is checked segment by segment. */
-int files_reply(const char *root, const char *path, Reply *reply);
+/* Static files below root, part of the repository repo_dir: path is
+ * checked segment by segment. */
+int files_reply(const char *repo_dir, const char *root, const char *path, Reply *reply);
 bool path_segment_valid(const char *seg, size_t len);
 
 /* Handlers. */
