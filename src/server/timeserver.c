@@ -56,6 +56,8 @@ int handle_time(Server *s, const Request *req, Reply *reply) {
         if (!s->time_key)
                 return reply_error(reply, 503, "no time server key configured");
         r = parse_nonces(req, &nonces, &n);
+        if (r == -EFBIG) /* over the parser's limits: too many nonces, or too long a body */
+                return reply_error(reply, 413, "at most %u nonces", UP_TIME_ATTESTATION_MAX_NONCES);
         if (r < 0)
                 return reply_error(reply, 400, "expected {\"nonces\": [integers 0..2^31-1]}");
         if (n > UP_TIME_ATTESTATION_MAX_NONCES) {
