@@ -35,6 +35,7 @@ struct UpRepo {
         char *dir;
         char *error;
         bool opened;
+        int lock_fd;       /* flock()ed directory: one writer at a time, across processes */
         UpRepoKind kind;
         UpKeyScheme scheme;
         int64_t expires[_UP_ROLE_MAX];

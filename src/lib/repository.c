@@ -16,6 +16,10 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include "repo-internal.h"
 #include "uptane/error.h"
 #include "uptane/json.h"
@@ -84,6 +88,8 @@ int repo_check_image(UpRepo *repo, const char *what) {
 
 /* --- The object ------------------------------------------------------------------ */
 
+#define REPO_LOCK_TIMEOUT_MS 30000
+
 int up_repo_new(const char *dir, UpRepo **ret) {
         UpRepo *repo;
 
@@ -92,6 +98,7 @@ int up_repo_new(const char *dir, UpRepo **ret) {
         repo = calloc(1, sizeof(UpRepo));
         if (!repo)
                 return -ENOMEM;
+        repo->lock_fd = -1;
         repo->dir = strdup(dir);
         if (!repo->dir) {
                 free(repo);
@@ -106,6 +113,8 @@ int up_repo_new(const char *dir, UpRepo **ret) {
 UpRepo *up_repo_free(UpRepo *repo) {
         if (!repo)
                 return NULL;
+        if (repo->lock_fd >= 0)
+                close(repo->lock_fd); /* drops the lock */
         free(repo->dir);
         free(repo->error);
         free(repo);
@@ -448,11 +457,39 @@ static int config_parse(UpRepo *repo, struct json_object *o) {
         return 0;
 }
 
+/* uptane-repo and uptane-server may both change a repository (a Director
+ * assigns online while an operator assigns offline): whoever opens it holds
+ * an exclusive lock on its directory until up_repo_free(). */
+static int lock_repository(UpRepo *repo) {
+        int fd;
+
+        if (repo->lock_fd >= 0)
+                return 0;
+        fd = open(repo->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return up_repo_fail(repo, -ENOENT, "'%s' is not a repository: no %s (run init first)", repo->dir,
+                                    CONFIG_FILE);
+        if (fd < 0)
+                return repo_fail_errno(repo, "cannot open", repo->dir);
+        for (unsigned waited_ms = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited_ms += 10) {
+                if (errno != EWOULDBLOCK || waited_ms >= REPO_LOCK_TIMEOUT_MS) {
+                        close(fd);
+                        return up_repo_fail(repo, -EBUSY, "'%s' is busy: another process changes it", repo->dir);
+                }
+                usleep(10 * 1000);
+        }
+        repo->lock_fd = fd;
+        return 0;
+}
+
 int up_repo_open(UpRepo *repo) {
         _cleanup_json_ struct json_object *o = NULL;
         int r;
 
         repo_clear_error(repo);
+        r = lock_repository(repo);
+        if (r < 0)
+                return r;
         r = repo_read_json(repo, repo->dir, CONFIG_FILE, &o);
         if (r == -ENOENT)
                 return up_repo_fail(repo, r, "'%s' is not a repository: no %s (run init first)", repo->dir,
@@ -595,6 +632,8 @@ int up_repo_create(UpRepo *repo, const UpRepoInitOptions *o, time_t now) {
         r = check_empty_dir(repo);
         if (r >= 0)
                 r = create_layout(repo);
+        if (r >= 0)
+                r = lock_repository(repo);
         if (r >= 0)
                 r = config_write(repo);
         if (r >= 0)

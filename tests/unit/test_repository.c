@@ -8,6 +8,8 @@
  * again with the repository back byte for byte.
  */
 #include <check.h>
+#include <time.h>
+#include <sys/wait.h>
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -821,6 +823,44 @@ END_TEST
 
 /* --- Director ----------------------------------------------------------------------- */
 
+/* Two processes changing one repository (uptane-repo and the online
+ * Director) take turns: the second open waits until the first is freed. */
+START_TEST(test_one_writer_at_a_time) {
+        struct timespec t0, t1;
+        int pipefd[2], status;
+        pid_t pid;
+        char c;
+
+        ck_assert_int_eq(pipe(pipefd), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                UpRepo *again = NULL;
+
+                /* Like another process: without the parent's open files (its lock). */
+                for (int fd = 3; fd < 1024; fd++)
+                        if (fd != pipefd[0])
+                                close(fd);
+                (void) read(pipefd[0], &c, 1); /* the parent holds the repository now */
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                if (up_repo_load(up_repo_dir(image), &again, NULL) < 0)
+                        _exit(2);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                up_repo_free(again);
+                /* Waited for the parent's 300 ms. */
+                _exit((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 250 ? 0 : 1);
+        }
+        close(pipefd[0]);
+        ck_assert_int_eq(write(pipefd[1], "x", 1), 1);
+        usleep(300 * 1000);
+        image = up_repo_free(image);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_eq(WEXITSTATUS(status), 0);
+        close(pipefd[1]);
+}
+END_TEST
+
 START_TEST(test_director_assign_clear) {
         struct json_object *t, *entry;
         Client *c, *i;
@@ -1240,6 +1280,7 @@ static Suite *repository_suite(void) {
         tcase_add_loop_test(tc, test_schemes, 0, 2);
         tcase_add_test(tc, test_invalid_input);
         tcase_add_test(tc, test_create_refuses_nonempty);
+        tcase_add_test(tc, test_one_writer_at_a_time);
         tcase_add_test(tc, test_director_assign_clear);
         tcase_add_test(tc, test_director_checks);
         tcase_add_test(tc, test_director_rotation);
