@@ -62,17 +62,20 @@ int server_config_set(ServerConfig *c, const char *section, const char *key, con
                 return set_string(&c->listen_address, value);
         if (IS("server", "port")) {
                 r = set_uint(&v, value, 0, 65535);
-                c->port = (uint16_t) v;
+                if (r >= 0)
+                        c->port = (uint16_t) v;
                 return r;
         }
         if (IS("server", "threads")) {
                 r = set_uint(&v, value, 1, 64);
-                c->threads = (unsigned) v;
+                if (r >= 0)
+                        c->threads = (unsigned) v;
                 return r;
         }
         if (IS("server", "max-body-bytes")) {
                 r = set_uint(&v, value, 1024, 256ul * 1024 * 1024);
-                c->max_body = v;
+                if (r >= 0)
+                        c->max_body = v;
                 return r;
         }
         if (IS("repositories", "image"))
@@ -83,7 +86,8 @@ int server_config_set(ServerConfig *c, const char *section, const char *key, con
                 return set_string(&c->database, value);
         if (IS("inventory", "max-clock-skew-seconds")) {
                 r = set_uint(&v, value, 0, 86400);
-                c->max_clock_skew = (unsigned) v;
+                if (r >= 0)
+                        c->max_clock_skew = (unsigned) v;
                 return r;
         }
         if (IS("provisioning", "token"))

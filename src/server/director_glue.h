@@ -9,6 +9,8 @@
 
 bool vin_valid(const char *s);
 bool identifier_valid(const char *s);
+/* "Bearer TOKEN" with the fleet's provisioning token (constant time). */
+bool token_valid(const Server *s, const char *authorization);
 
 /* A vehicle now exists: it gets Director metadata (empty targets, its VIN). */
 int director_vehicle_registered(Server *s, const char *vin);

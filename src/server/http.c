@@ -9,9 +9,19 @@
 #include "http.h"
 #include "server.h"
 
+static int hex_value(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
 typedef struct Upload {
         char *buf;
-        size_t len, cap;
+        size_t len, cap, max;
         bool too_big;
 } Upload;
 
@@ -115,6 +125,40 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, Reply *reply) {
         return ret;
 }
 
+static enum MHD_Result refuse_now(struct MHD_Connection *c, unsigned status, const char *why) {
+        Reply reply = { .fd = -1 };
+        enum MHD_Result ret;
+
+        (void) reply_error(&reply, status, "%s", why);
+        ret = send_reply(c, &reply);
+        reply_done(&reply);
+        return ret;
+}
+
+/* Before any body byte is read: is the request admitted, with how much body? */
+static enum MHD_Result on_first_call(Server *s, struct MHD_Connection *c, const char *url, const char *method,
+                                     void **con_cls) {
+        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        size_t max = 0;
+        unsigned status;
+        Upload *u;
+
+        status = server_admit(s, method, url, auth, &max);
+        if (status == 401)
+                return refuse_now(c, 401, "provisioning token required");
+        if (status == 404 || status == 405)
+                return refuse_now(c, status, status == 404 ? "not found" : "method not allowed here");
+        if (length && strtoull(length, NULL, 10) > max)
+                return refuse_now(c, 413, "request body too large");
+        u = calloc(1, sizeof(Upload));
+        if (!u)
+                return MHD_NO;
+        u->max = max;
+        *con_cls = u;
+        return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
@@ -125,20 +169,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         enum MHD_Result ret;
 
         (void) version;
-        if (!u) {
-                u = calloc(1, sizeof(Upload));
-                if (!u)
-                        return MHD_NO;
-                *con_cls = u;
-                return MHD_YES;
-        }
+        if (!u)
+                return on_first_call(s, c, url, method, con_cls);
         if (*upload_data_size > 0) {
-                upload_append(u, upload_data, *upload_data_size, s->cfg.max_body);
+                upload_append(u, upload_data, *upload_data_size, u->max);
                 *upload_data_size = 0;
                 return MHD_YES;
         }
         if (u->too_big)
-                (void) reply_error(&reply, 413, "request body larger than %zu bytes", s->cfg.max_body);
+                (void) reply_error(&reply, 413, "request body larger than %zu bytes", u->max);
         else {
                 req = (Request) {
                         .method = method,
@@ -156,6 +195,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return ret;
 }
 
+/* Percent-decoding of URLs, except "%00": a NUL would cut the path short
+ * ("root.json%00.x" would serve root.json). Left as it is, it names no file. */
+static size_t unescape_url(void *cls, struct MHD_Connection *c, char *uri) {
+        char *in = uri, *out = uri;
+
+        (void) cls;
+        (void) c;
+        while (*in) {
+                int hi = in[0] == '%' ? hex_value(in[1]) : -1, lo = hi >= 0 ? hex_value(in[2]) : -1;
+
+                if (lo >= 0 && (hi | lo) != 0) {
+                        *out++ = (char) (hi << 4 | lo);
+                        in += 3;
+                } else
+                        *out++ = *in++;
+        }
+        *out = '\0';
+        return (size_t) (out - uri);
+}
+
 int http_start(Server *s, const struct sockaddr *addr, struct MHD_Daemon **ret) {
         struct MHD_Daemon *d;
 
@@ -167,6 +226,7 @@ int http_start(Server *s, const struct sockaddr *addr, struct MHD_Daemon **ret) 
                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 30,
                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                             MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, NULL,
                              MHD_OPTION_END);
         if (!d)
                 return -EADDRNOTAVAIL;

@@ -196,6 +196,10 @@ static int check_and_record(Server *s, const UpVehicleManifestDoc *doc, const ch
         int r;
 
         r = check_primary(s, doc, vin, c);
+        /* Without the Primary's report there is no nonce: the manifest could be replayed. */
+        if (r >= 0 && !up_vehicle_manifest_find_report(doc, m->primary_ecu_serial))
+                r = refuse(c, 400, true, m->primary_ecu_serial, "manifest has no report of the Primary %s",
+                           m->primary_ecu_serial);
         for (size_t i = 0; r >= 0 && i < m->n_reports; i++)
                 r = check_report(s, m->reports[i], vin, c);
         for (size_t i = 0; r >= 0 && i < m->n_reports; i++)

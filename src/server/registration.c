@@ -40,7 +40,7 @@ bool vin_valid(const char *s) {
         return true;
 }
 
-static bool token_valid(const Server *s, const char *authorization) {
+bool token_valid(const Server *s, const char *authorization) {
         const char *want = s->cfg.provisioning_token;
 
         if (!want || !authorization || strncmp(authorization, "Bearer ", 7) != 0)

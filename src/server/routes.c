@@ -25,6 +25,10 @@ static bool starts_with(const char *s, const char *prefix, const char **ret_rest
         return true;
 }
 
+static bool is_get(const char *method) {
+        return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
 static int route_image(Server *s, const char *rest, Reply *reply) {
         char *root = NULL;
         const char *path;
@@ -75,7 +79,7 @@ static int route_director(Server *s, const Request *req, const char *rest, Reply
         if (strcmp(what, "manifest") == 0)
                 r = strcmp(req->method, "PUT") == 0 ? handle_manifest(s, req, vin, reply)
                                                     : reply_error(reply, 405, "use PUT");
-        else if (starts_with(what, "metadata/", &file) && strcmp(req->method, "GET") == 0) {
+        else if (starts_with(what, "metadata/", &file) && is_get(req->method)) {
                 r = director_metadata_dir(s, vin, &dir);
                 r = r < 0 ? reply_error(reply, 404, "unknown vehicle") : files_reply(s->cfg.director_dir, dir, file, reply);
         } else
@@ -85,10 +89,43 @@ static int route_director(Server *s, const Request *req, const char *rest, Reply
         return r;
 }
 
+#define REGISTRATION_MAX_BODY (1024u * 1024u)
+#define TIMESERVER_MAX_BODY (64u * 1024u)
+
+unsigned server_admit(Server *s, const char *method, const char *url, const char *authorization,
+                      size_t *ret_body_limit) {
+        const char *rest, *what;
+        char *vin = NULL;
+        bool manifest;
+
+        *ret_body_limit = 0;
+        if (strcmp(url, "/health") == 0 || starts_with(url, "/image/", &rest))
+                return is_get(method) ? 0 : 405;
+        if (strcmp(url, "/timeserver") == 0) {
+                *ret_body_limit = TIMESERVER_MAX_BODY;
+                return strcmp(method, "POST") == 0 ? 0 : 405;
+        }
+        if (strcmp(url, "/director/ecus") == 0) {
+                if (strcmp(method, "POST") != 0)
+                        return 405;
+                *ret_body_limit = REGISTRATION_MAX_BODY;
+                return token_valid(s, authorization) ? 0 : 401;
+        }
+        if (!starts_with(url, "/director/", &rest) || split_vin(rest, &vin, &what) < 0)
+                return 404;
+        free(vin);
+        manifest = strcmp(what, "manifest") == 0;
+        if (manifest)
+                *ret_body_limit = s->cfg.max_body;
+        if (manifest ? strcmp(method, "PUT") != 0 : !is_get(method))
+                return 405;
+        return manifest || starts_with(what, "metadata/", &rest) ? 0 : 404;
+}
+
 int server_handle(Server *s, const Request *req, Reply *reply) {
         const char *rest;
 
-        if (strcmp(req->url, "/health") == 0) {
+        if (strcmp(req->url, "/health") == 0 && is_get(req->method)) {
                 reply->status = 200;
                 reply->content_type = "application/json";
                 reply->body = strdup("{\"status\":\"ok\"}");
@@ -96,8 +133,7 @@ int server_handle(Server *s, const Request *req, Reply *reply) {
                 return reply->body ? 0 : -ENOMEM;
         }
         if (starts_with(req->url, "/image/", &rest))
-                return strcmp(req->method, "GET") == 0 ? route_image(s, rest, reply)
-                                                       : reply_error(reply, 405, "use GET");
+                return is_get(req->method) ? route_image(s, rest, reply) : reply_error(reply, 405, "use GET");
         if (starts_with(req->url, "/director/", &rest))
                 return route_director(s, req, rest, reply);
         if (strcmp(req->url, "/timeserver") == 0)

@@ -69,6 +69,12 @@ typedef struct Request {
 /* Dispatch (routes.c). */
 int server_handle(Server *s, const Request *req, Reply *reply);
 
+/* Decided before a request's body is read: how many bytes of body it may
+ * carry, or (returning > 0) the HTTP status to refuse it with at once, so that
+ * nobody makes the server buffer a body it will not use. */
+unsigned server_admit(Server *s, const char *method, const char *url, const char *authorization,
+                      size_t *ret_body_limit);
+
 /* Static files below root, part of the repository repo_dir: path is
  * checked segment by segment. */
 int files_reply(const char *repo_dir, const char *root, const char *path, Reply *reply);

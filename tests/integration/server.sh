@@ -240,6 +240,21 @@ done
 req PUT /image/metadata/root.json --data-binary x
 expect "PUT /image/metadata/root.json is 405" 405
 
+req HEAD /image/metadata/timestamp.json --head
+expect "HEAD /image/metadata/timestamp.json is 200" 200
+req DELETE /health
+expect "DELETE /health is 405" 405
+req GET "/image/metadata/root.json%00.x"
+expect "GET root.json%00.x does not serve root.json (404)" 404
+# Refused before a byte of the body is read: nobody makes the server buffer it.
+head -c 17000000 /dev/zero >"$work/big.bin"
+up=$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' -X POST --data-binary "@$work/big.bin" \
+        "$base/director/ecus")
+check "an unauthenticated 17 MB registration is 401 with no body read" test "$up" = "401 0"
+up=$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' -X POST --data-binary "@$work/big.bin" "$base/nothing")
+check "a 17 MB POST to an unknown path is 404 with no body read" test "$up" = "404 0"
+rm -f "$work/big.bin"
+
 # Each of these must be refused (4xx) whatever the encoding.
 for p in \
         /image/metadata/../config.json \
@@ -434,6 +449,15 @@ req GET "/director/$vin/manifest"
 expect "GET of the manifest URL is 405" 405
 req PUT "/director/..%2f..%2fx/manifest" --data-binary x
 expect "a manifest for VIN ../../x is 404" 404
+
+# Without the Primary's own report a manifest carries no nonce: it could be replayed.
+if manifest "no reports" "$work/m.json" "$keys" "$vin" pri; then
+        put_manifest "$work/m.json" "$vin"
+        expect "a manifest without the Primary's report is 400" 400
+        put_manifest "$work/m.json" "$vin"
+        expect "the same manifest again is still 400" 400
+fi
+attacks_before=$((attacks_before + 2))
 
 check "refused manifests are not stored" test "$(sql 'SELECT COUNT(*) FROM manifests')" = "$accepted"
 check "refused manifests with a bad signature, key, ECU, nonce or time are recorded as attacks" \
