@@ -18,6 +18,8 @@ void server_config_init(ServerConfig *c) {
                 .threads = 4,
                 .max_body = 16u * 1024u * 1024u,
                 .max_clock_skew = 300,
+                .refresh_interval = 3600,
+                .refresh_margin = 6 * 3600,
         };
 }
 
@@ -90,6 +92,18 @@ int server_config_set(ServerConfig *c, const char *section, const char *key, con
                         c->max_clock_skew = (unsigned) v;
                 return r;
         }
+        if (IS("repositories", "refresh-interval-seconds")) {
+                r = set_uint(&v, value, 1, 86400);
+                if (r >= 0)
+                        c->refresh_interval = (unsigned) v;
+                return r;
+        }
+        if (IS("repositories", "refresh-margin-seconds")) {
+                r = set_uint(&v, value, 0, 30 * 86400);
+                if (r >= 0)
+                        c->refresh_margin = (unsigned) v;
+                return r;
+        }
         if (IS("provisioning", "token"))
                 return set_string(&c->provisioning_token, value);
         if (IS("timeserver", "key"))
@@ -139,7 +153,8 @@ int server_config_load(ServerConfig *c, const char *path) {
 void server_config_print(const ServerConfig *c) {
         printf("[server]\nlisten-address = %s\nport = %u\nthreads = %u\nmax-body-bytes = %zu\n\n", c->listen_address,
                c->port, c->threads, c->max_body);
-        printf("[repositories]\nimage = %s\ndirector = %s\n\n", c->image_dir, c->director_dir);
+        printf("[repositories]\nimage = %s\ndirector = %s\nrefresh-interval-seconds = %u\nrefresh-margin-seconds = %u\n\n",
+               c->image_dir, c->director_dir, c->refresh_interval, c->refresh_margin);
         printf("[inventory]\ndatabase = %s\nmax-clock-skew-seconds = %u\n\n", c->database, c->max_clock_skew);
         /* The token is a secret: say only whether there is one. */
         printf("[provisioning]\ntoken = %s\n\n", c->provisioning_token ? "(set)" : "(none: registration disabled)");

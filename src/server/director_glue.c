@@ -10,7 +10,7 @@
 #include "director_glue.h"
 #include "uptane/director.h"
 
-static int with_director(Server *s, UpRepo **ret) {
+int director_open(Server *s, UpRepo **ret) {
         char *error = NULL;
         int r;
 
@@ -24,7 +24,7 @@ static int with_director(Server *s, UpRepo **ret) {
         return r;
 }
 
-static int done_with_director(Server *s, UpRepo *d, int r) {
+int director_close(Server *s, UpRepo *d, int r) {
         if (r < 0 && r != -ENOENT && d)
                 log_msg(3, "Director repository: %s", up_repo_error(d));
         up_repo_free(d);
@@ -36,10 +36,10 @@ int director_vehicle_registered(Server *s, const char *vin) {
         UpRepo *d = NULL;
         int r;
 
-        r = with_director(s, &d);
+        r = director_open(s, &d);
         if (r < 0)
                 return r;
-        return done_with_director(s, d, up_director_add_vehicle(d, vin, time(NULL)));
+        return director_close(s, d, up_director_add_vehicle(d, vin, time(NULL)));
 }
 
 int director_assigned_target(Server *s, const char *vin, const char *serial, char **ret_name, char **ret_sha256) {
@@ -48,7 +48,7 @@ int director_assigned_target(Server *s, const char *vin, const char *serial, cha
         UpRepo *d = NULL;
         int r;
 
-        r = with_director(s, &d);
+        r = director_open(s, &d);
         if (r < 0)
                 return r;
         r = up_director_ecu_target(d, vin, serial, &name, &entry);
@@ -64,17 +64,17 @@ int director_assigned_target(Server *s, const char *vin, const char *serial, cha
         free(name);
         if (entry)
                 json_object_put(entry);
-        return done_with_director(s, d, r);
+        return director_close(s, d, r);
 }
 
 int director_assignment_ended(Server *s, const char *vin, const char *serial) {
         UpRepo *d = NULL;
         int r;
 
-        r = with_director(s, &d);
+        r = director_open(s, &d);
         if (r < 0)
                 return r;
-        return done_with_director(s, d, up_director_clear(d, vin, serial, time(NULL)));
+        return director_close(s, d, up_director_clear(d, vin, serial, time(NULL)));
 }
 
 int director_metadata_dir(Server *s, const char *vin, char **ret) {

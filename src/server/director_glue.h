@@ -23,5 +23,12 @@ int director_assigned_target(Server *s, const char *vin, const char *serial, cha
  * vehicle's Director targets, which are signed again. */
 int director_assignment_ended(Server *s, const char *vin, const char *serial);
 
+/* The Director repository, loaded and locked (in this process and, with
+ * flock, against uptane-repo); director_close() logs r when it is an error,
+ * frees and unlocks, and returns r. */
+struct UpRepo;
+int director_open(Server *s, struct UpRepo **ret);
+int director_close(Server *s, struct UpRepo *d, int r);
+
 /* The directory of a vehicle's Director metadata. */
 int director_metadata_dir(Server *s, const char *vin, char **ret);

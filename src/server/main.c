@@ -18,6 +18,7 @@
 
 #include "http.h"
 #include "inventory.h"
+#include "refresh.h"
 #include "server.h"
 #include "uptane/json.h"
 #include "uptane/key.h"
@@ -183,6 +184,7 @@ static uint16_t bound_port(struct MHD_Daemon *d) {
 static int serve(Server *s) {
         struct sockaddr_storage addr;
         struct MHD_Daemon *d = NULL;
+        Refresher *refresher = NULL;
         sigset_t mask;
         int r, sig = 0;
 
@@ -201,6 +203,11 @@ static int serve(Server *s) {
                 log_msg(3, "cannot listen on %s port %u", s->cfg.listen_address, s->cfg.port);
                 return r;
         }
+        r = refresher_start(s, &refresher);
+        if (r < 0) {
+                MHD_stop_daemon(d);
+                return r;
+        }
         log_msg(6, "listening on %s port %u", s->cfg.listen_address, bound_port(d));
         printf("listening on %s port %u\n", s->cfg.listen_address, bound_port(d));
         fflush(stdout);
@@ -210,6 +217,7 @@ static int serve(Server *s) {
                         break;
         (void) sd_notify(0, "STOPPING=1");
         log_msg(6, "stopping");
+        refresher = refresher_stop(refresher);
         /* Lets running requests finish: their transactions end before we close. */
         MHD_stop_daemon(d);
         return 0;

@@ -23,6 +23,8 @@ typedef struct ServerConfig {
         unsigned threads;
         size_t max_body;          /* bytes of a request body */
         unsigned max_clock_skew;  /* seconds a report's time may be ahead of ours */
+        unsigned refresh_interval; /* seconds between checks of the Director's timestamps */
+        unsigned refresh_margin;   /* renew a timestamp that expires within this many seconds */
 } ServerConfig;
 
 void server_config_init(ServerConfig *c);

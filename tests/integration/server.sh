@@ -573,6 +573,23 @@ else
         fail "the server starts again on the same database"
 fi
 
+# Director timestamps that are about to expire are renewed by the server.
+ts_file="$dir/vehicles/$vin/metadata/timestamp.json"
+ts_version() { json "$ts_file" '$.signed.version'; }
+ts_before=$(ts_version)
+printf '[repositories]\nrefresh-interval-seconds = 1\nrefresh-margin-seconds = 864000\n' >"$work/server.conf"
+if start_server; then
+        i=0
+        while [ "$(ts_version)" = "$ts_before" ] && [ "$i" -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
+        check "an expiring Director timestamp is renewed (v$ts_before -> v$(ts_version))" \
+                test "$(ts_version)" -gt "$ts_before"
+        stop_server TERM
+        check "SIGTERM ends the server with its refresher with exit 0 (got $rc)" test "$rc" = 0
+else
+        fail "the server starts with a refresh interval"
+fi
+: >"$work/server.conf"
+
 printf '[server]\nport = 0\nlisten-address = 127.0.0.1\n\n[inventory]\nno-such-key = 1\n' >"$work/bad.conf"
 timeout 20 "$server" --config "$work/bad.conf" --image "$img" --director "$dir" --database "$db" \
         >/dev/null 2>"$work/bad.err"
