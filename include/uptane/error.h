@@ -21,6 +21,8 @@
 #define UP_ERR_UNSUPPORTED    EOPNOTSUPP   /* unknown key type, scheme or hash algorithm */
 #define UP_ERR_LOOP           ELOOP        /* too many roots / delegations visited */
 #define UP_ERR_DUPLICATE      ENOTUNIQ     /* the same key id signed twice */
+#define UP_ERR_HARDWARE       ENOEXEC      /* image not for this ECU's hardware id */
+#define UP_ERR_UNKNOWN_ECU    ENODEV       /* Director names an ECU not in this vehicle */
 
 typedef enum UpAttack {
         UP_ATTACK_NONE,

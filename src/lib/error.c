@@ -20,6 +20,8 @@ const char *up_strerror(int err) {
         case UP_ERR_UNSUPPORTED:  return "unsupported algorithm, key type or version";
         case UP_ERR_LOOP:         return "too many roles or versions to follow";
         case UP_ERR_DUPLICATE:    return "duplicate key id";
+        case UP_ERR_HARDWARE:     return "image is not for this ECU's hardware";
+        case UP_ERR_UNKNOWN_ECU:  return "names an ECU that is not in this vehicle";
         default:                  return strerror(abs(err));
         }
 }
@@ -29,7 +31,9 @@ UpAttack up_error_attack(int err) {
         case UP_ERR_SIGNATURE:
         case UP_ERR_WRONG_TYPE:
         case UP_ERR_HASH:
-        case UP_ERR_DUPLICATE:    return UP_ATTACK_ARBITRARY_SOFTWARE;
+        case UP_ERR_DUPLICATE:
+        case UP_ERR_HARDWARE:
+        case UP_ERR_UNKNOWN_ECU:  return UP_ATTACK_ARBITRARY_SOFTWARE;
         case UP_ERR_EXPIRED:      return UP_ATTACK_FREEZE;
         case UP_ERR_ROLLBACK:     return UP_ATTACK_ROLLBACK;
         case UP_ERR_MIX_AND_MATCH:return UP_ATTACK_MIX_AND_MATCH;
