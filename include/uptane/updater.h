@@ -51,6 +51,12 @@ UpUpdater *up_updater_free(UpUpdater *u);
 /* Root rotation, timestamp, snapshot, top-level targets. */
 int up_updater_refresh(UpUpdater *u);
 
+/* Whether the last up_updater_refresh() fetched and newly trusted (stored) the
+ * top-level role, rather than keeping the stored copy (e.g. false for the
+ * snapshot when the timestamp names the stored one). Also after a refresh that
+ * failed later on. */
+bool up_updater_refreshed(const UpUpdater *u, UpRoleType role);
+
 /* Pre-order depth-first search through delegations. -ENOENT when no role
  * lists the path. Call after up_updater_refresh(). */
 int up_updater_get_target_info(UpUpdater *u, const char *path, UpTargetInfo **ret);

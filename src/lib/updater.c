@@ -25,6 +25,7 @@ struct UpUpdater {
         char *metadata_dir, *metadata_url, *target_dir, *target_base_url;
         UpTrustedSet *ts;
         char *error;
+        unsigned refreshed; /* 1 << UpRoleType of what the last refresh stored */
 };
 
 static int fail(UpUpdater *u, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -48,6 +49,10 @@ static int fail_ts(UpUpdater *u, int r) {
 
 const char *up_updater_error(const UpUpdater *u) {
         return u->error ? u->error : "";
+}
+
+bool up_updater_refreshed(const UpUpdater *u, UpRoleType role) {
+        return role >= 0 && role < _UP_ROLE_MAX && (u->refreshed & (1u << role));
 }
 
 const UpTrustedSet *up_updater_trusted_set(const UpUpdater *u) {
@@ -210,6 +215,7 @@ static int load_root(UpUpdater *u) {
                 r = persist(u, "root", data, len);
                 if (r < 0)
                         return r;
+                u->refreshed |= 1u << UP_ROLE_ROOT;
         }
         return 0;
 }
@@ -230,7 +236,10 @@ static int load_timestamp(UpUpdater *u) {
                 return 0; /* same version: keep what we trust */
         if (r < 0)
                 return fail_ts(u, r);
-        return persist(u, "timestamp", data, len);
+        r = persist(u, "timestamp", data, len);
+        if (r >= 0)
+                u->refreshed |= 1u << UP_ROLE_TIMESTAMP;
+        return r;
 }
 
 static bool consistent_snapshot(UpUpdater *u) {
@@ -259,7 +268,10 @@ static int load_snapshot(UpUpdater *u) {
         r = up_trusted_set_update_snapshot(u->ts, data, len, u->cfg.now, false);
         if (r < 0)
                 return fail_ts(u, r);
-        return persist(u, "snapshot", data, len);
+        r = persist(u, "snapshot", data, len);
+        if (r >= 0)
+                u->refreshed |= 1u << UP_ROLE_SNAPSHOT;
+        return r;
 }
 
 static int load_targets(UpUpdater *u, const char *role, const char *delegator) {
@@ -294,7 +306,10 @@ static int load_targets(UpUpdater *u, const char *role, const char *delegator) {
         r = up_trusted_set_update_targets(u->ts, role, delegator, data, len, u->cfg.now);
         if (r < 0)
                 return fail_ts(u, r);
-        return persist(u, role, data, len);
+        r = persist(u, role, data, len);
+        if (r >= 0 && streq(role, "targets"))
+                u->refreshed |= 1u << UP_ROLE_TARGETS;
+        return r;
 }
 
 int up_updater_refresh(UpUpdater *u) {
@@ -302,6 +317,7 @@ int up_updater_refresh(UpUpdater *u) {
 
         free(u->error);
         u->error = NULL;
+        u->refreshed = 0;
         r = load_root(u);
         if (r < 0)
                 return r;
