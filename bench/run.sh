@@ -19,3 +19,8 @@ echo "== canonical JSON and the json-c tree alone, for comparison"
 echo
 echo "== signature verifications per second, next to openssl speed (goal >= 0.9x)"
 bash "$top/bench/bench_verify.sh" "$build/bench/bench_verify" || true
+echo
+echo "== a 200 MiB image: libuptane's download (streaming hashes, fsync) next to curl -o (goal <= 1.15x)"
+bash "$top/bench/bench_download.sh" "$build/bench/bench_download" || true
+echo
+echo "== uptane-server under load (and kill -9): bench/bench_manifests.sh $build (about 4 minutes, not run here)"

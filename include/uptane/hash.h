@@ -24,7 +24,12 @@ int up_hash_buffer(UpHashAlg alg, const void *data, size_t len, uint8_t *ret);
 
 /* Streaming digest of several algorithms at once (hash once, while writing). */
 typedef struct UpHasher UpHasher;
+#define UP_HASH_BIT(alg) (1u << (alg))
+#define UP_HASH_ALL (UP_HASH_BIT(UP_HASH_SHA256) | UP_HASH_BIT(UP_HASH_SHA512))
+/* Every algorithm, or only those in algs (a mask of UP_HASH_BIT()s):
+ * peeking at another one is -EINVAL. */
 int up_hasher_new(UpHasher **ret);
+int up_hasher_new_algs(unsigned algs, UpHasher **ret);
 int up_hasher_update(UpHasher *h, const void *data, size_t len);
 /* Digest so far for alg (the hasher stays usable). */
 int up_hasher_peek(UpHasher *h, UpHashAlg alg, uint8_t *ret);

@@ -33,6 +33,15 @@ typedef struct Job {
         int error;                      /* set by a callback that stopped the transfer */
 } Job;
 
+/* Only the algorithms the metadata lists are computed. */
+static int job_new_hasher(const Job *j, UpHasher **ret) {
+        unsigned algs = 0;
+
+        for (size_t i = 0; i < j->expected->n_hashes; i++)
+                algs |= UP_HASH_BIT(j->expected->hashes[i].alg);
+        return up_hasher_new_algs(algs, ret);
+}
+
 static uint64_t add_sat(uint64_t a, uint64_t b) {
         return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
@@ -97,7 +106,7 @@ static int start_over(Job *j) {
 
         if (ftruncate(j->fd, 0) < 0 || lseek(j->fd, 0, SEEK_SET) < 0)
                 return negative_errno();
-        r = up_hasher_new(&h);
+        r = job_new_hasher(j, &h);
         if (r < 0)
                 return r;
         up_hasher_free(j->hasher);
@@ -147,7 +156,7 @@ static int open_part(Job *j) {
         j->locked = true;
         if (fstat(j->fd, &st) < 0)
                 return negative_errno();
-        r = up_hasher_new(&j->hasher);
+        r = job_new_hasher(j, &j->hasher);
         if (r < 0)
                 return r;
         if ((uint64_t) st.st_size > j->expected->length)
