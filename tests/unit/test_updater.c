@@ -172,6 +172,9 @@ START_TEST(test_refresh_nothing_changed) {
         assert_refresh(0);
         assert_requests("root:2 timestamp:-1");
         assert_trusted("root:1 snapshot:1 targets:1 timestamp:1");
+        /* What up_updater_refreshed() tells the Primary: nothing new was stored. */
+        for (UpRoleType t = 0; t < _UP_ROLE_MAX; t++)
+                ck_assert_msg(!up_updater_refreshed(client->updater, t), "%s refreshed", up_role_type_name(t));
 }
 END_TEST
 
@@ -184,6 +187,10 @@ START_TEST(test_refresh_new_targets) {
         assert_requests("root:2 timestamp:-1 snapshot:2 targets:2");
         assert_trusted("root:1 snapshot:2 targets:2 timestamp:2");
         assert_file_is("targets", 2);
+        ck_assert(!up_updater_refreshed(client->updater, UP_ROLE_ROOT));
+        ck_assert(up_updater_refreshed(client->updater, UP_ROLE_TIMESTAMP));
+        ck_assert(up_updater_refreshed(client->updater, UP_ROLE_SNAPSHOT));
+        ck_assert(up_updater_refreshed(client->updater, UP_ROLE_TARGETS));
 }
 END_TEST
 
