@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <stdbool.h>
 
+#include "curl-internal.h"
 #include "uptane/fetch.h"
 #include "util.h"
 
@@ -43,34 +44,23 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-static long or_default(long v, long def) {
-        return v > 0 ? v : def;
-}
-
 static int setup(UpHttpFetcher *f) {
         const UpHttpOptions *o = &f->opts;
-        CURL *c = f->curl;
+        const UpCurlCommon common = {
+                .connect_timeout_s = up_curl_or_default(o->connect_timeout_s, 10),
+                .low_speed_bytes = up_curl_or_default(o->low_speed_bytes, 1024),
+                .low_speed_time_s = up_curl_or_default(o->low_speed_time_s, 10),
+                .ca_file = o->ca_file,
+                .client_cert = o->client_cert,
+                .client_key = o->client_key,
+        };
+        int r;
 
-        if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") != CURLE_OK)
-                return -EOPNOTSUPP;
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        /* The URL is used byte for byte: "%2F" in a role name stays encoded. */
-        curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, or_default(o->connect_timeout_s, 10));
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, o->total_timeout_s > 0 ? o->total_timeout_s : 0L);
-        /* Slow retrieval: give up on a transfer slower than this for that long. */
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, or_default(o->low_speed_bytes, 1024));
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, or_default(o->low_speed_time_s, 10));
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "libuptane/" "0.1");
-        if (o->ca_file)
-                curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
-        if (o->client_cert)
-                curl_easy_setopt(c, CURLOPT_SSLCERT, o->client_cert);
-        if (o->client_key)
-                curl_easy_setopt(c, CURLOPT_SSLKEY, o->client_key);
+        r = up_curl_setup_common(f->curl, &common);
+        if (r < 0)
+                return r;
+        curl_easy_setopt(f->curl, CURLOPT_TIMEOUT, o->total_timeout_s > 0 ? o->total_timeout_s : 0L);
+        curl_easy_setopt(f->curl, CURLOPT_WRITEFUNCTION, on_data);
         return 0;
 }
 
@@ -105,22 +95,6 @@ UpHttpFetcher *up_http_fetcher_free(UpHttpFetcher *f) {
         return NULL;
 }
 
-static int curl_error_to_errno(CURLcode c) {
-        switch (c) {
-        case CURLE_OPERATION_TIMEDOUT:  return -ETIMEDOUT;
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY: return -EHOSTUNREACH;
-        case CURLE_COULDNT_CONNECT:     return -ECONNREFUSED;
-        case CURLE_FILESIZE_EXCEEDED:   return -EFBIG;
-        case CURLE_OUT_OF_MEMORY:       return -ENOMEM;
-        case CURLE_UNSUPPORTED_PROTOCOL:
-        case CURLE_URL_MALFORMAT:       return -EINVAL;
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CONNECT_ERROR:   return -EPROTO;
-        default:                        return -EIO;
-        }
-}
-
 static int http_status_to_errno(long status) {
         if (status == 200)
                 return 0;
@@ -146,7 +120,7 @@ static int http_fetch(void *userdata, const char *url, size_t max_len, uint8_t *
         else if (d.too_big)
                 r = -EFBIG;
         else if (c != CURLE_OK)
-                r = curl_error_to_errno(c);
+                r = up_curl_error_to_errno(c);
         else
                 r = http_status_to_errno(status);
         if (r < 0) {

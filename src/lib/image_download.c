@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "curl-internal.h"
 #include "uptane/download.h"
 #include "uptane/error.h"
 #include "util.h"
@@ -44,10 +45,6 @@ static int job_new_hasher(const Job *j, UpHasher **ret) {
 
 static uint64_t add_sat(uint64_t a, uint64_t b) {
         return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-static long or_default(long v, long def) {
-        return v > 0 ? v : def;
 }
 
 static int write_all(int fd, const void *data, size_t len) {
@@ -231,18 +228,19 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
 static int setup_curl(Job *j, const char *url, char *range, size_t range_size) {
         const UpDownloadOptions *o = j->opts;
         CURL *c = j->curl;
+        const UpCurlCommon common = {
+                .connect_timeout_s = up_curl_or_default(o->connect_timeout_s, 10),
+                .low_speed_bytes = up_curl_or_default(o->low_speed_bytes, 1024),
+                .low_speed_time_s = up_curl_or_default(o->low_speed_time_s, 30),
+                .ca_file = o->ca_file,
+                .client_cert = o->client_cert,
+                .client_key = o->client_key,
+        };
 
-        if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK)
+        if (up_curl_setup_common(c, &common) < 0 || curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK)
                 return -EINVAL;
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
         curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
         curl_easy_setopt(c, CURLOPT_BUFFERSIZE, CURL_BUFFER);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, or_default(o->connect_timeout_s, 10));
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, or_default(o->low_speed_bytes, 1024));
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, or_default(o->low_speed_time_s, 30));
         curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) (o->max_recv_bytes_per_s > 0 ? o->max_recv_bytes_per_s : 0));
         /* An announced length above the image's stops before any byte (a 206
          * announces less, so the exact check is on_data()'s). */
@@ -252,34 +250,11 @@ static int setup_curl(Job *j, const char *url, char *range, size_t range_size) {
         curl_easy_setopt(c, CURLOPT_HEADERDATA, j);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "libuptane/0.1");
         if (j->offset > 0) {
                 snprintf(range, range_size, "%" PRIu64 "-", j->offset);
                 curl_easy_setopt(c, CURLOPT_RANGE, range);
         }
-        if (o->ca_file)
-                curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
-        if (o->client_cert)
-                curl_easy_setopt(c, CURLOPT_SSLCERT, o->client_cert);
-        if (o->client_key)
-                curl_easy_setopt(c, CURLOPT_SSLKEY, o->client_key);
         return 0;
-}
-
-static int curl_error_to_errno(CURLcode c) {
-        switch (c) {
-        case CURLE_OPERATION_TIMEDOUT:    return -ETIMEDOUT;
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY: return -EHOSTUNREACH;
-        case CURLE_COULDNT_CONNECT:       return -ECONNREFUSED;
-        case CURLE_FILESIZE_EXCEEDED:     return -EFBIG;
-        case CURLE_OUT_OF_MEMORY:         return -ENOMEM;
-        case CURLE_UNSUPPORTED_PROTOCOL:
-        case CURLE_URL_MALFORMAT:         return -EINVAL;
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CONNECT_ERROR:     return -EPROTO;
-        default:                          return -EIO;
-        }
 }
 
 static int transfer_result(Job *j, CURLcode c) {
@@ -293,7 +268,7 @@ static int transfer_result(Job *j, CURLcode c) {
         if (status == 416)
                 return -ERANGE; /* the server has fewer bytes than the .part */
         if (c != CURLE_OK)
-                return curl_error_to_errno(c);
+                return up_curl_error_to_errno(c);
         if (status != 200 && status != 206)
                 return -EIO;
         if (!j->body_started)
