@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Image downloads against a server on 127.0.0.1 that serves an image with
  * Range support, and misbehaves on purpose: cuts the connection, ignores
- * Range, serves wrong bytes, too many bytes, or a trickle. */
+ * Range, serves wrong bytes, too many bytes, or a trickle. Then the image
+ * sink on its own, fed by the tests as a transport would, and the
+ * Content-Range parser. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <curl/curl.h>
@@ -16,6 +18,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,15 +243,19 @@ static void remove_files(void) {
         (void) unlink(p);
 }
 
-static void write_part(const void *data, size_t len) {
+static void write_file(const char *dir, const char *name, const void *data, size_t len) {
         char p[512];
         FILE *f;
 
-        snprintf(p, sizeof(p), "%s/image.bin.part", tmpdir);
+        snprintf(p, sizeof(p), "%s/%s", dir, name);
         f = fopen(p, "we");
         ck_assert_ptr_nonnull(f);
         ck_assert_uint_eq(fwrite(data, 1, len, f), len);
         ck_assert_int_eq(fclose(f), 0);
+}
+
+static void write_part(const void *data, size_t len) {
+        write_file(tmpdir, "image.bin.part", data, len);
 }
 
 /* The installed image is the image, and no .part is left. */
@@ -465,6 +472,394 @@ START_TEST(test_bad_arguments) {
 }
 END_TEST
 
+/* --- the image sink, driven as a transport would ------------------------------- */
+
+static int sink_open(uint64_t margin, UpImageSink **ret) {
+        return up_image_sink_open(tmpdir, "image.bin", &expected, margin, ret);
+}
+
+/* data[from, to) in blocks of 64 KiB, as a transport hands them over. */
+static void sink_feed(UpImageSink *s, const uint8_t *data, size_t from, size_t to) {
+        while (from < to) {
+                size_t n = to - from < 65536 ? to - from : 65536;
+
+                ck_assert_int_eq(up_image_sink_write(s, data + from, n), 0);
+                from += n;
+        }
+        ck_assert_uint_eq(up_image_sink_offset(s), to);
+}
+
+START_TEST(test_sink_whole) {
+        UpImageSink *s = NULL;
+
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        ck_assert_uint_eq(up_image_sink_offset(s), 0);
+        ck_assert_int_eq(file_size("image.bin.part"), 0);
+        ck_assert_int_eq(up_image_sink_begin(s, 200, -1), 0);
+        ck_assert_int_eq(up_image_sink_write(s, image, 0), 0);
+        sink_feed(s, image, 0, IMAGE_SIZE);
+        ck_assert_int_eq(up_image_sink_commit(s), 0);
+        /* Done: no second commit, no more bytes, and close deletes nothing. */
+        ck_assert_int_eq(up_image_sink_commit(s), -EINVAL);
+        ck_assert_int_eq(up_image_sink_write(s, image, 1), -EINVAL);
+        ck_assert_ptr_null(up_image_sink_close(s, false));
+        assert_installed();
+}
+END_TEST
+
+START_TEST(test_sink_resume) {
+        UpImageSink *s = NULL;
+
+        write_part(image, CUT_AT);
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        ck_assert_uint_eq(up_image_sink_offset(s), CUT_AT);
+        ck_assert_int_eq(up_image_sink_begin(s, 206, CUT_AT), 0);
+        sink_feed(s, image, CUT_AT, 2 * CUT_AT);
+        /* A cut: the same sink serves the next request, from the new offset. */
+        ck_assert_int_eq(up_image_sink_begin(s, 206, 2 * CUT_AT), 0);
+        sink_feed(s, image, 2 * CUT_AT, IMAGE_SIZE);
+        ck_assert_int_eq(up_image_sink_commit(s), 0);
+        up_image_sink_close(s, true);
+        assert_installed();
+}
+END_TEST
+
+START_TEST(test_sink_restart) {
+        UpImageSink *s = NULL;
+
+        write_part(image, CUT_AT);
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        /* Answers the sink cannot use change nothing. */
+        ck_assert_int_eq(up_image_sink_begin(s, 206, CUT_AT + 1), -EIO);
+        ck_assert_int_eq(up_image_sink_begin(s, 206, 0), -EIO);
+        ck_assert_int_eq(up_image_sink_begin(s, 206, -1), -EIO);
+        ck_assert_int_eq(up_image_sink_begin(s, 416, -1), -EIO);
+        ck_assert_uint_eq(up_image_sink_offset(s), CUT_AT);
+        ck_assert_int_eq(file_size("image.bin.part"), CUT_AT);
+        /* The server ignored the range: a 200 starts the file over. */
+        ck_assert_int_eq(up_image_sink_begin(s, 200, -1), 0);
+        ck_assert_uint_eq(up_image_sink_offset(s), 0);
+        ck_assert_int_eq(file_size("image.bin.part"), 0);
+        sink_feed(s, image, 0, IMAGE_SIZE);
+        ck_assert_int_eq(up_image_sink_commit(s), 0);
+        up_image_sink_close(s, true);
+        assert_installed();
+
+        /* The caller's own restart, after some bytes of the answer. */
+        remove_files();
+        write_part(image, CUT_AT);
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        sink_feed(s, image, CUT_AT, CUT_AT + 1000);
+        ck_assert_int_eq(up_image_sink_restart(s), 0);
+        ck_assert_uint_eq(up_image_sink_offset(s), 0);
+        ck_assert_int_eq(file_size("image.bin.part"), 0);
+        sink_feed(s, image, 0, IMAGE_SIZE);
+        ck_assert_int_eq(up_image_sink_commit(s), 0);
+        up_image_sink_close(s, true);
+        assert_installed();
+}
+END_TEST
+
+START_TEST(test_sink_too_big) {
+        UpImageSink *s = NULL;
+
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        sink_feed(s, image, 0, IMAGE_SIZE);
+        ck_assert_int_eq(up_image_sink_write(s, image, 1), -EFBIG);
+        ck_assert_uint_eq(up_image_sink_offset(s), IMAGE_SIZE);
+        ck_assert_int_eq(file_size("image.bin.part"), IMAGE_SIZE);
+        /* Failed for good, and the .part goes even when asked to keep it. */
+        ck_assert_int_eq(up_image_sink_commit(s), -EFBIG);
+        ck_assert_int_eq(up_image_sink_restart(s), -EFBIG);
+        ck_assert_int_eq(up_image_sink_write(s, image, 0), -EFBIG);
+        up_image_sink_close(s, true);
+        assert_nothing();
+
+        /* A block that would pass the length is not written at all. */
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        sink_feed(s, image, 0, IMAGE_SIZE - 1);
+        ck_assert_int_eq(up_image_sink_write(s, image, 2), -EFBIG);
+        ck_assert_int_eq(file_size("image.bin.part"), IMAGE_SIZE - 1);
+        up_image_sink_close(s, true);
+        assert_nothing();
+}
+END_TEST
+
+START_TEST(test_sink_wrong_bytes) {
+        static uint8_t wrong[IMAGE_SIZE];
+        UpImageSink *s = NULL;
+
+        memcpy(wrong, image, IMAGE_SIZE);
+        wrong[IMAGE_SIZE - 1] ^= 1;
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        sink_feed(s, wrong, 0, IMAGE_SIZE);
+        ck_assert_int_eq(up_image_sink_commit(s), -EILSEQ);
+        ck_assert_int_eq(up_image_sink_commit(s), -EILSEQ);
+        ck_assert_int_eq(up_image_sink_restart(s), -EILSEQ);
+        ck_assert_int_eq(up_image_sink_begin(s, 200, -1), -EILSEQ);
+        up_image_sink_close(s, true);
+        assert_nothing();
+}
+END_TEST
+
+START_TEST(test_sink_short) {
+        UpImageSink *s = NULL;
+
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        sink_feed(s, image, 0, IMAGE_SIZE - 1);
+        ck_assert_int_eq(up_image_sink_commit(s), -ERANGE);
+        up_image_sink_close(s, true);
+        ck_assert_int_eq(file_size("image.bin"), -1);
+        ck_assert_int_eq(file_size("image.bin.part"), IMAGE_SIZE - 1);
+        /* Not failed: the rest still completes it, in this sink or the next. */
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        ck_assert_uint_eq(up_image_sink_offset(s), IMAGE_SIZE - 1);
+        ck_assert_int_eq(up_image_sink_commit(s), -ERANGE);
+        sink_feed(s, image, IMAGE_SIZE - 1, IMAGE_SIZE);
+        ck_assert_int_eq(up_image_sink_commit(s), 0);
+        up_image_sink_close(s, true);
+        assert_installed();
+}
+END_TEST
+
+START_TEST(test_sink_busy) {
+        UpImageSink *s = NULL, *other = NULL, *second = NULL;
+        char url[128];
+
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        sink_feed(s, image, 0, 1000);
+        ck_assert_int_eq(sink_open(0, &second), -EBUSY);
+        ck_assert_ptr_null(second);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/img", port);
+        ck_assert_int_eq(up_image_download(url, tmpdir, "image.bin", &expected, NULL), -EBUSY);
+        ck_assert_int_eq(file_size("image.bin.part"), 1000); /* the holder's, untouched */
+        /* Another name is another lock. */
+        ck_assert_int_eq(up_image_sink_open(tmpdir, "other.bin", &expected, 0, &other), 0);
+        up_image_sink_close(other, false);
+        ck_assert_int_eq(file_size("other.bin.part"), -1);
+        up_image_sink_close(s, true);
+        ck_assert_int_eq(sink_open(0, &second), 0);
+        ck_assert_uint_eq(up_image_sink_offset(second), 1000);
+        up_image_sink_close(second, false);
+        assert_nothing();
+}
+END_TEST
+
+START_TEST(test_sink_keep_part) {
+        UpImageSink *s = NULL;
+
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        sink_feed(s, image, 0, CUT_AT);
+        up_image_sink_close(s, true);
+        ck_assert_int_eq(file_size("image.bin.part"), CUT_AT);
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        ck_assert_uint_eq(up_image_sink_offset(s), CUT_AT);
+        up_image_sink_close(s, false);
+        assert_nothing();
+        /* An empty .part is not worth keeping. */
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        up_image_sink_close(s, true);
+        assert_nothing();
+        /* The cleanup helper keeps the .part. */
+        {
+                __attribute__((cleanup(up_image_sink_closep))) UpImageSink *c = NULL;
+
+                ck_assert_int_eq(sink_open(0, &c), 0);
+                sink_feed(c, image, 0, 10);
+        }
+        ck_assert_int_eq(file_size("image.bin.part"), 10);
+}
+END_TEST
+
+START_TEST(test_sink_debris) {
+        uint8_t *junk = calloc(1, IMAGE_SIZE + 10);
+        UpImageSink *s = NULL;
+
+        ck_assert_ptr_nonnull(junk);
+        write_part(junk, IMAGE_SIZE + 10);
+        free(junk);
+        ck_assert_int_eq(sink_open(0, &s), 0);
+        ck_assert_uint_eq(up_image_sink_offset(s), 0);
+        ck_assert_int_eq(file_size("image.bin.part"), 0);
+        sink_feed(s, image, 0, IMAGE_SIZE);
+        ck_assert_int_eq(up_image_sink_commit(s), 0);
+        up_image_sink_close(s, true);
+        assert_installed();
+}
+END_TEST
+
+START_TEST(test_sink_expected_copied) {
+        UpImageHash hashes[2];
+        UpImageExpected e = { .length = IMAGE_SIZE, .hashes = hashes, .n_hashes = 2 };
+        UpImageSink *s = NULL;
+
+        memcpy(hashes, image_hashes, sizeof(hashes));
+        ck_assert_int_eq(up_image_sink_open(tmpdir, "image.bin", &e, 0, &s), 0);
+        memset(hashes, 0, sizeof(hashes));
+        e.length = 1;
+        sink_feed(s, image, 0, IMAGE_SIZE);
+        ck_assert_int_eq(up_image_sink_commit(s), 0);
+        up_image_sink_close(s, true);
+        assert_installed();
+}
+END_TEST
+
+START_TEST(test_sink_bad_arguments) {
+        UpImageExpected none = { .length = IMAGE_SIZE, .hashes = image_hashes, .n_hashes = 0 };
+        UpImageExpected null_hashes = { .length = IMAGE_SIZE, .n_hashes = 2 };
+        UpImageExpected huge = { .length = (uint64_t) INT64_MAX + 1, .hashes = image_hashes, .n_hashes = 2 };
+        UpImageSink *s = NULL;
+        char missing[600];
+
+        ck_assert_int_eq(up_image_sink_open(tmpdir, "../x", &expected, 0, &s), -EINVAL);
+        ck_assert_int_eq(up_image_sink_open(tmpdir, "a/b", &expected, 0, &s), -EINVAL);
+        ck_assert_int_eq(up_image_sink_open(tmpdir, "", &expected, 0, &s), -EINVAL);
+        ck_assert_int_eq(up_image_sink_open(tmpdir, ".", &expected, 0, &s), -EINVAL);
+        ck_assert_int_eq(up_image_sink_open(NULL, "image.bin", &expected, 0, &s), -EINVAL);
+        ck_assert_int_eq(up_image_sink_open(tmpdir, "image.bin", NULL, 0, &s), -EINVAL);
+        ck_assert_int_eq(up_image_sink_open(tmpdir, "image.bin", &none, 0, &s), -EINVAL);
+        ck_assert_int_eq(up_image_sink_open(tmpdir, "image.bin", &null_hashes, 0, &s), -EINVAL);
+        ck_assert_int_eq(up_image_sink_open(tmpdir, "image.bin", &huge, 0, &s), -EINVAL);
+        snprintf(missing, sizeof(missing), "%s/missing", tmpdir);
+        ck_assert_int_eq(up_image_sink_open(missing, "image.bin", &expected, 0, &s), -ENOENT);
+        ck_assert_ptr_null(s);
+        ck_assert_ptr_null(up_image_sink_close(NULL, true));
+        assert_nothing();
+}
+END_TEST
+
+START_TEST(test_sink_no_space_margin) {
+        UpImageSink *s = NULL;
+
+        ck_assert_int_eq(sink_open(UINT64_MAX / 2, &s), -ENOSPC);
+        ck_assert_ptr_null(s);
+        assert_nothing(); /* refused before creating anything */
+}
+END_TEST
+
+/* What the check counts: the length minus the bytes a .part holds (none for
+ * debris), plus the margin. With the margin set so that the free space lies
+ * halfway between, a resumable .part fits and debris does not. False when the
+ * free space changed between the measure and the checks. */
+static bool space_arithmetic_holds(const char *dir) {
+        const size_t held = IMAGE_SIZE - 1000;
+        UpImageSink *s = NULL;
+        struct statvfs sv;
+        uint64_t avail, margin;
+        int r;
+
+        ck_assert_int_eq(statvfs(dir, &sv), 0);
+        avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+        ck_assert_uint_ge(avail, IMAGE_SIZE);
+        margin = avail - IMAGE_SIZE + held / 2;
+        r = up_image_sink_open(dir, "good.bin", &expected, margin, &s);
+        if (r < 0) {
+                ck_assert_int_eq(r, -ENOSPC);
+                return false;
+        }
+        ck_assert_uint_eq(up_image_sink_offset(s), held);
+        up_image_sink_close(s, true);
+        r = up_image_sink_open(dir, "debris.bin", &expected, margin, &s);
+        if (r == 0) {
+                up_image_sink_close(s, true);
+                return false;
+        }
+        ck_assert_int_eq(r, -ENOSPC);
+        return true;
+}
+
+static void space_arithmetic(const char *dir) {
+        static uint8_t debris[IMAGE_SIZE + 1];
+        char p[600];
+        bool ok = false;
+
+        write_file(dir, "good.bin.part", image, IMAGE_SIZE - 1000);
+        write_file(dir, "debris.bin.part", debris, sizeof(debris));
+        /* Other programs may write to a shared file system meanwhile: retry. */
+        for (int i = 0; i < 5 && !ok; i++)
+                ok = space_arithmetic_holds(dir);
+        ck_assert(ok);
+        snprintf(p, sizeof(p), "%s/debris.bin.part", dir);
+        ck_assert_int_eq(unlink(p), 0); /* still there: -ENOSPC came before anything */
+        snprintf(p, sizeof(p), "%s/good.bin.part", dir);
+        ck_assert_int_eq(unlink(p), 0);
+}
+
+/* Mounting needs CAP_SYS_ADMIN; without it, says what is not tested. */
+static bool mount_tmpfs(const char *dir, const char *size, const char *instead) {
+        char opts[64];
+
+        snprintf(opts, sizeof(opts), "size=%s", size);
+        ck_assert_int_eq(mkdir(dir, 0700), 0);
+        if (mount("tmpfs", dir, "tmpfs", 0, opts) == 0)
+                return true;
+        fprintf(stderr, "test_sink_no_space: cannot mount a tmpfs (%s): %s\n", strerror(errno), instead);
+        ck_assert_int_eq(rmdir(dir), 0);
+        return false;
+}
+
+static void unmount_tmpfs(const char *dir) {
+        ck_assert_int_eq(umount(dir), 0);
+        ck_assert_int_eq(rmdir(dir), 0);
+}
+
+START_TEST(test_sink_no_space) {
+        UpImageSink *s = NULL;
+        char dir[600], part[700];
+
+        /* A file system smaller than the image. */
+        snprintf(dir, sizeof(dir), "%s/small", tmpdir);
+        if (mount_tmpfs(dir, "512k", "skipped -ENOSPC on a file system smaller than the image")) {
+                ck_assert_int_eq(up_image_sink_open(dir, "image.bin", &expected, 0, &s), -ENOSPC);
+                snprintf(part, sizeof(part), "%s/image.bin.part", dir);
+                ck_assert_int_eq(access(part, F_OK), -1);
+                unmount_tmpfs(dir);
+        }
+        /* Room for two images and a half: only the free space of this file system changes. */
+        snprintf(dir, sizeof(dir), "%s/roomy", tmpdir);
+        if (mount_tmpfs(dir, "4m", "space arithmetic checked on the shared temporary directory")) {
+                space_arithmetic(dir);
+                unmount_tmpfs(dir);
+        } else
+                space_arithmetic(tmpdir);
+}
+END_TEST
+
+START_TEST(test_content_range) {
+        static const struct {
+                const char *value;
+                uint64_t start;
+        } good[] = {
+                { "bytes 0-99/100", 0 },
+                { "bytes 300000-1048592/1048593", 300000 },
+                { "BYTES 5-9/10", 5 },
+                { "Bytes  \t7-7/8\r\n", 7 },
+                { " bytes 1-2/*", 1 },
+                { "bytes 18446744073709551613-18446744073709551613/18446744073709551615", 18446744073709551613u },
+        };
+        static const char *const bad[] = {
+                "", "bytes", "bytes ", "bytes=0-9/10", "bytes0-9/10", "items 0-9/10", "bytes */10",
+                "bytes 5-4/10", "bytes 0-10/10", "bytes -1-9/10", "bytes +1-9/10", "bytes 0-9", "bytes 0-9/",
+                "bytes 0-9/10x", "bytes 0 -9/10", "bytes 0- 9/10", "bytes 0-9 /10", "bytes 0x1-9/10",
+                "bytes 1-9/10 junk", "bytes 18446744073709551616-18446744073709551617/*", "bytes 1-2/**",
+                "bytes 1-2/-3", "\xff\xfe",
+        };
+        uint64_t v;
+
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                v = 42;
+                ck_assert_msg(up_http_content_range_start(good[i].value, &v) == 0, "refused: %s", good[i].value);
+                ck_assert_uint_eq(v, good[i].start);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                v = 42;
+                ck_assert_msg(up_http_content_range_start(bad[i], &v) == -EBADMSG, "accepted: %s", bad[i]);
+                ck_assert_uint_eq(v, 42);
+        }
+        ck_assert_int_eq(up_http_content_range_start(NULL, &v), -EINVAL);
+}
+END_TEST
+
 static int make_image(void) {
         uint32_t x = 0x12345678;
 
@@ -505,6 +900,24 @@ int main(void) {
         tcase_add_test(tc, test_no_space_tmpfs);
         tcase_add_test(tc, test_not_found);
         tcase_add_test(tc, test_bad_arguments);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("image_sink");
+        tcase_set_timeout(tc, 60);
+        tcase_add_checked_fixture(tc, setup, NULL);
+        tcase_add_test(tc, test_sink_whole);
+        tcase_add_test(tc, test_sink_resume);
+        tcase_add_test(tc, test_sink_restart);
+        tcase_add_test(tc, test_sink_too_big);
+        tcase_add_test(tc, test_sink_wrong_bytes);
+        tcase_add_test(tc, test_sink_short);
+        tcase_add_test(tc, test_sink_busy);
+        tcase_add_test(tc, test_sink_keep_part);
+        tcase_add_test(tc, test_sink_debris);
+        tcase_add_test(tc, test_sink_expected_copied);
+        tcase_add_test(tc, test_sink_bad_arguments);
+        tcase_add_test(tc, test_sink_no_space_margin);
+        tcase_add_test(tc, test_sink_no_space);
+        tcase_add_test(tc, test_content_range);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         /* One process: the server thread lives in it. */
