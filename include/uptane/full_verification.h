@@ -91,6 +91,9 @@ typedef struct UpFullVerification {
          * entry for director->targets[i], what to download. */
         UpTargetInfo **images;
         size_t n_images;
+        /* Whether the Image repository serves images as DIR/HASH.NAME
+         * (up_target_url_name()); UPDATES only. */
+        bool image_consistent_snapshot;
 } UpFullVerification;
 
 typedef struct UpFullVerificationError {

@@ -72,5 +72,11 @@ int up_updater_download_target(UpUpdater *u, const UpTargetInfo *t);
 
 const UpTrustedSet *up_updater_trusted_set(const UpUpdater *u);
 
+/* Whether the trusted root asks for consistent snapshots. */
+bool up_updater_consistent_snapshot(const UpUpdater *u);
+/* The name a target is served under, relative to the targets URL: PATH, or
+ * under consistent snapshots DIR/HASH.NAME (the sha256, else the first hash). */
+int up_target_url_name(const UpTargetInfo *t, bool consistent_snapshot, char **ret);
+
 /* What went wrong last, with the file and the reason ("" when nothing). */
 const char *up_updater_error(const UpUpdater *u);

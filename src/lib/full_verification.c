@@ -209,6 +209,7 @@ static int match_all(Run *run) {
         v->images = calloc(t->n_targets ? t->n_targets : 1, sizeof(UpTargetInfo *));
         if (!v->images)
                 return run_fail(run, UP_REPOSITORY_NONE, -ENOMEM, NULL, "out of memory");
+        v->image_consistent_snapshot = up_updater_consistent_snapshot(run->image);
         for (size_t i = 0; i < t->n_targets; i++) {
                 r = match_one(run, &t->targets[i], &v->images[i]);
                 if (r < 0)

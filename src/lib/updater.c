@@ -538,13 +538,18 @@ int up_updater_find_cached_target(UpUpdater *u, const UpTargetInfo *t) {
         return up_fileinfo_check(t->length, t->hashes, data, len) < 0 ? -ENOENT : 0;
 }
 
-/* Under consistent snapshot an image is served as DIR/HASH.NAME. */
-static int target_url_name(UpUpdater *u, const UpTargetInfo *t, char **ret) {
+int up_target_url_name(const UpTargetInfo *t, bool consistent, char **ret) {
         const char *slash = strrchr(t->path, '/'), *hash = NULL;
         struct json_object *v;
+        char *name;
 
-        if (!consistent_snapshot(u))
-                return (*ret = strdup(t->path)) ? 0 : -ENOMEM;
+        if (!consistent) {
+                name = strdup(t->path);
+                if (!name)
+                        return -ENOMEM;
+                *ret = name;
+                return 0;
+        }
         if (json_object_object_get_ex(t->hashes, "sha256", &v))
                 hash = json_object_get_string(v);
         else {
@@ -556,9 +561,15 @@ static int target_url_name(UpUpdater *u, const UpTargetInfo *t, char **ret) {
         }
         if (!hash)
                 return -EBADMSG;
-        if (!slash)
-                return asprintf(ret, "%s.%s", hash, t->path) < 0 ? -ENOMEM : 0;
-        return asprintf(ret, "%.*s/%s.%s", (int) (slash - t->path), t->path, hash, slash + 1) < 0 ? -ENOMEM : 0;
+        if (!slash ? asprintf(&name, "%s.%s", hash, t->path) < 0
+                   : asprintf(&name, "%.*s/%s.%s", (int) (slash - t->path), t->path, hash, slash + 1) < 0)
+                return -ENOMEM;
+        *ret = name;
+        return 0;
+}
+
+bool up_updater_consistent_snapshot(const UpUpdater *u) {
+        return up_root_consistent_snapshot(up_trusted_set_root(u->ts));
 }
 
 int up_updater_download_target(UpUpdater *u, const UpTargetInfo *t) {
@@ -570,7 +581,7 @@ int up_updater_download_target(UpUpdater *u, const UpTargetInfo *t) {
         r = up_updater_target_file(u, t, &file);
         if (r < 0)
                 return fail(u, r, "%s: no target directory", t->path);
-        r = target_url_name(u, t, &name);
+        r = up_target_url_name(t, consistent_snapshot(u), &name);
         if (r < 0)
                 return fail(u, r, "%s: no usable hash for the download name", t->path);
         r = fetch(u, u->target_base_url, name, (size_t) t->length, &data, &len);
