@@ -11,6 +11,11 @@
  * fields that say what it is about: UPTANE_ECU_SERIAL, UPTANE_TARGET,
  * UPTANE_REPO, UPTANE_ATTACK, UPTANE_ERRNO. Never log a secret: no key
  * material, no provisioning token, no URL user info.
+ *
+ * Control characters in stderr lines become '?'. For tests, the environment
+ * variable UPTANE_LOG_TARGET=stderr|journal|json forces the target; "json"
+ * prints one JSON object per line on stderr, keyed by the journal field
+ * names (MESSAGE, PRIORITY, MESSAGE_ID, UPTANE_EVENT, ...), string values.
  */
 
 #include <stdarg.h>
@@ -36,7 +41,7 @@ typedef enum LogEvent {
 
 /* The 128-bit id as 32 lower-case hex digits, or NULL for LOG_EVENT_NONE. */
 const char *log_event_message_id(LogEvent e);
-/* A short name ("check-started"), for tests and tools. */
+/* A short name ("check-started"), for tests and tools; NULL for LOG_EVENT_NONE. */
 const char *log_event_name(LogEvent e);
 
 /* Optional fields of an entry; NULL or 0 members are left out. */
@@ -53,7 +58,8 @@ void log_open(const char *identifier);
 /* Messages below this priority are dropped (LOG_DEBUG keeps all; default LOG_INFO). */
 void log_set_max_level(int priority);
 
-/* fields may be NULL. The format never receives secrets. Thread-safe. */
+/* fields may be NULL; %m formats fields->error when it is non-zero. errno is
+ * preserved. The format never receives secrets. Thread-safe. */
 void log_event(int priority, LogEvent e, const LogFields *fields, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 void log_eventv(int priority, LogEvent e, const LogFields *fields, const char *fmt, va_list ap)
