@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
           libssl-dev openssl libjson-c-dev libcurl4-openssl-dev curl check libsubunit-dev
-          python3 faketime
+          python3 faketime dbus dbus-bin
           libmicrohttpd-dev libsqlite3-dev sqlite3 libinih-dev libsystemd-dev)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
