@@ -77,12 +77,20 @@ static const ConfigSection sections[] = {
         { "tls", "TLS towards the repositories and the time server (libcurl)." },
         { "storage", "Where the daemon keeps its state." },
         { "package-manager", "How an image is installed on the Primary." },
+        { "control", "How the daemon is controlled (uptanectl)." },
         { "secondaries", "Reserved for the Secondary ECUs: takes no keys yet.", .reserved = true },
 };
 
 static const char *const package_manager_names[_PACKAGE_MANAGER_MAX + 1] = {
         [PACKAGE_MANAGER_FILE] = "file",
         [PACKAGE_MANAGER_OSTREE] = "ostree",
+};
+
+static const char *const control_bus_names[] = {
+        [CONTROL_BUS_SYSTEM] = "system",
+        [CONTROL_BUS_USER] = "user",
+        [CONTROL_BUS_NONE] = "none",
+        NULL,
 };
 
 #define FIELD(f) offsetof(PrimaryConfig, f)
@@ -99,6 +107,9 @@ static const ConfigKey keys[] = {
           .doc = "Base URL of the Director's metadata." },
         { "director", "root", CONFIG_PATH, FIELD(director_root), .required = true,
           .doc = "Trusted initial root metadata (root.json) of the Director, provisioned at build time." },
+        { "director", "provisioning-token-file", CONFIG_PATH, FIELD(provisioning_token_file),
+          .doc = "File holding the token that registers this vehicle's ECUs with the Director on first start; "
+                 "unset: the ECUs are registered by other means." },
 
         { "image-repository", "url", CONFIG_URL, FIELD(image_url), .required = true,
           .doc = "Base URL of the Image repository (metadata and targets)." },
@@ -155,6 +166,10 @@ static const ConfigKey keys[] = {
           .doc = "type = ostree: URL of the ostree repository to pull commits from; required then." },
         { "package-manager", "reboot-command", CONFIG_COMMAND, FIELD(reboot_command), "/usr/bin/systemctl reboot",
           .doc = "Command run to reboot into an installed image." },
+
+        { "control", "bus", CONFIG_ENUM, FIELD(control_bus), "system",
+          .choices = control_bus_names,
+          .doc = "Where org.uptane.Primary1 is offered: system, user (the session bus) or none." },
 };
 
 static int vmessage(char **reterr_message, int r, const char *fmt, va_list ap) _printf_(3, 0);

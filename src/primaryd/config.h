@@ -32,6 +32,13 @@ typedef enum PackageManagerType {
         _PACKAGE_MANAGER_INVALID = -EINVAL,
 } PackageManagerType;
 
+typedef enum ControlBus {
+        CONTROL_BUS_SYSTEM,
+        CONTROL_BUS_USER,
+        CONTROL_BUS_NONE,
+        _CONTROL_BUS_MAX,
+} ControlBus;
+
 typedef struct PrimaryConfig {
         /* [vehicle] */
         char *vin;
@@ -40,6 +47,7 @@ typedef struct PrimaryConfig {
         /* [director] */
         char *director_url;
         char *director_root;
+        char *provisioning_token_file;
         /* [image-repository] */
         char *image_url;
         char *image_root;
@@ -71,6 +79,8 @@ typedef struct PrimaryConfig {
         char *ostree_sysroot;
         char *ostree_remote_url;
         char *reboot_command;
+        /* [control] */
+        int control_bus; /* ControlBus */
 
         /* Where each key was last set ("FILE:LINE"; NULL: the default),
          * indexed like the table. */

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uptane-primaryd: the Uptane Primary daemon. For now only its configuration
- * is implemented; asked to run, it says so and exits with 69 (EX_UNAVAILABLE).
+ * uptane-primaryd: the Uptane Primary daemon. This file reads the command
+ * line and the configuration; daemon.c runs the loop, cycle.c the updates.
  *
- * Exit status: 0 success, 64 usage error, 69 daemon not implemented yet,
- * 78 configuration error, 1 any other failure.
+ * Exit status: 0 success, 64 usage error, 78 configuration error; with
+ * --once: 0 up to date or updated, 65 an attack or verification failure,
+ * 75 a temporary failure; 70 when the state cannot be set up.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 #include <sysexits.h>
 
 #include "config.h"
+#include "daemon.h"
+#include "log.h"
 
 #ifndef PROJECT_VERSION
 #define PROJECT_VERSION "unknown"
@@ -30,26 +34,30 @@ typedef enum Action {
 
 static const char *arg_config = PRIMARY_CONFIG_DEFAULT_PATH;
 static Action arg_action = ACTION_RUN;
+static bool arg_once = false;
 
 static void help(void) {
         printf("Usage: uptane-primaryd [OPTIONS]\n"
-               "The Uptane Primary daemon (not implemented yet: only the configuration is).\n\n"
+               "The Uptane Primary daemon: checks for, verifies and installs updates.\n\n"
                "  --config FILE             configuration file (default %s);\n"
                "                            drop-ins are read from FILE.d/*.conf\n"
+               "  --once                    run one update cycle in the foreground and exit\n"
                "  --check-config            check the configuration, print the effective one\n"
                "  --print-default-config    print every key commented out at its default\n"
                "  --print-config-reference  print the configuration reference (Markdown)\n"
                "  --help                    show this help\n"
                "  --version                 show the version\n\n"
-               "Exit status: 0 success, 64 usage error, 69 not implemented, 78 configuration error.\n",
+               "Exit status: 0 success, 64 usage error, 78 configuration error; with --once\n"
+               "0 up to date or updated, 65 attack or verification failure, 75 temporary failure.\n",
                PRIMARY_CONFIG_DEFAULT_PATH);
 }
 
 /* < 0: usage error, reported. */
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_CONFIG = 256, ARG_CHECK, ARG_PRINT_DEFAULT, ARG_PRINT_REFERENCE, ARG_VERSION };
+        enum { ARG_CONFIG = 256, ARG_ONCE, ARG_CHECK, ARG_PRINT_DEFAULT, ARG_PRINT_REFERENCE, ARG_VERSION };
         static const struct option options[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
+                { "once", no_argument, NULL, ARG_ONCE },
                 { "check-config", no_argument, NULL, ARG_CHECK },
                 { "print-default-config", no_argument, NULL, ARG_PRINT_DEFAULT },
                 { "print-config-reference", no_argument, NULL, ARG_PRINT_REFERENCE },
@@ -63,6 +71,9 @@ static int parse_argv(int argc, char **argv) {
                 switch (c) {
                 case ARG_CONFIG:
                         arg_config = optarg;
+                        break;
+                case ARG_ONCE:
+                        arg_once = true;
                         break;
                 case ARG_CHECK:
                         arg_action = ACTION_CHECK_CONFIG;
@@ -93,6 +104,16 @@ static int exit_status(int r) {
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+static int run_daemon(PrimaryConfig *c) {
+        Daemon d = { .config = *c, .config_path = arg_config, .once = arg_once };
+        int r;
+
+        log_open("uptane-primaryd");
+        r = daemon_run(&d);
+        primary_config_done(&d.config);
+        return r == CYCLE_UPDATED ? 0 : r;
+}
+
 /* Loads, checks and, for --check-config, prints the configuration. */
 static int run(void) {
         PrimaryConfig c;
@@ -111,14 +132,12 @@ static int run(void) {
                 primary_config_done(&c);
                 return r == -ENOMEM ? EXIT_FAILURE : EX_CONFIG;
         }
-        if (arg_action == ACTION_CHECK_CONFIG)
+        if (arg_action == ACTION_CHECK_CONFIG) {
                 r = exit_status(primary_config_print(&c, stdout));
-        else {
-                fprintf(stderr, "uptane-primaryd: the daemon is not implemented yet ('%s' is valid)\n", arg_config);
-                r = EX_UNAVAILABLE;
+                primary_config_done(&c);
+                return r;
         }
-        primary_config_done(&c);
-        return r;
+        return run_daemon(&c);
 }
 
 int main(int argc, char **argv) {

@@ -3,7 +3,7 @@
 #
 # Integration test of uptane-primaryd's configuration handling: exit status
 # 78 and FILE:LINE on a bad key, the effective configuration on
-# --check-config, drop-ins overriding the main file, 69 when asked to run.
+# --check-config, drop-ins overriding the main file, 70 when the state cannot be set up.
 #
 #   tests/integration/primaryd-config.sh      (UPTANE_BUILD_DIR, default <repo>/build)
 #
@@ -109,9 +109,12 @@ expect 0 "--check-config with drop-ins exits with 0"
 grep_in "$work/out" "^poll-interval = 2h ; $work/uptane.conf.d/60-poll.conf:2\$" \
         "the last drop-in in lexical order wins"
 
-run --config "$conf"
-expect 69 "asked to run, the unfinished daemon exits with 69 (EX_UNAVAILABLE)"
-grep_in "$work/err" "not implemented yet" "and says it is not implemented yet"
+printf '[storage]\nstate-directory = %s/state\ncache-directory = %s/cache\n' "$work" "$work" \
+        >"$work/uptane.conf.d/65-storage.conf"
+run --config "$conf" --once
+rm -f "$work/uptane.conf.d/65-storage.conf"
+expect 70 "asked to run without the trusted roots it names, the daemon exits with 70 (EX_SOFTWARE)"
+grep_in "$work/err" "cannot read the initial director root" "and names the missing root"
 
 printf '[update]\n\npoll-intervall = 5m\n' >"$work/uptane.conf.d/80-typo.conf"
 run --config "$conf" --check-config

@@ -1,0 +1,845 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One update cycle of the Primary (Uptane 2.1 §5.4.2), on the worker thread:
+ *
+ *   0. settle an install a restart interrupted;
+ *   1. register the vehicle's ECUs with the Director (first start only);
+ *   2. secure time: a time attestation over a fresh nonce;
+ *   3. full verification of both repositories (libuptane);
+ *   4. download the Primary's image, hashed while written;
+ *   5. install it through the package manager;
+ *   6. sign and send the vehicle version manifest.
+ *
+ * Every blocking call goes through http.c (the loop does the transfer) or
+ * the disk. Failures are logged once, with their class, where they happen.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "uptane/download.h"
+#include "uptane/error.h"
+#include "uptane/full_verification.h"
+#include "uptane/hash.h"
+#include "uptane/json.h"
+#include "uptane/manifest.h"
+#include "uptane/storage.h"
+#include "daemon.h"
+#include "log.h"
+#include "macro.h"
+
+#define TOKEN_MAX_BYTES 4096u
+#define ANSWER_MAX_BYTES (64u * 1024u)
+
+typedef struct Cycle {
+        Daemon *d;
+        int64_t nonce;
+        time_t now;              /* the time expiry is checked against */
+        bool report_needed;      /* something the Director should hear about */
+        bool installed;
+        UpFullVerification *fv;
+} Cycle;
+
+/* --- Helpers ------------------------------------------------------------------------------------------- */
+
+static CycleResult classify(int r) {
+        if (up_error_attack(r) != UP_ATTACK_NONE)
+                return CYCLE_REJECTED;
+        switch (-r) {
+        case ENOEXEC: case ENODEV: case ENOTUNIQ: case EMEDIUMTYPE: case EOPNOTSUPP: case ELOOP:
+                return CYCLE_REJECTED;
+        case ENOMEM:
+                return CYCLE_FATAL;
+        default:
+                return CYCLE_TEMPORARY;
+        }
+}
+
+/* Logs a refusal with its attack class and keeps it for the next ECU report. */
+static CycleResult rejected(Cycle *c, int r, const char *repo, const char *target, const char *message) {
+        UpAttack attack = up_error_attack(r);
+        LogFields f = { .ecu_serial = c->d->config.ecu_serial, .target = target, .repo = repo, .error = r };
+        _cleanup_free_ char *text = NULL;
+
+        if (attack != UP_ATTACK_NONE) {
+                f.attack = up_attack_name(attack);
+                log_event(LOG_WARNING, LOG_EVENT_ATTACK_DETECTED, &f, "Attack detected (%s): %s", f.attack, message);
+                if (asprintf(&text, "%s: %s", f.attack, message) >= 0)
+                        (void) state_add_attack(&c->d->state, text);
+                daemon_set_result(c->d, "attack: %s", f.attack);
+        } else {
+                log_event(LOG_WARNING, LOG_EVENT_VERIFICATION_FAILED, &f, "Verification failed: %s", message);
+                if (asprintf(&text, "verification-failed: %s", message) >= 0)
+                        (void) state_add_attack(&c->d->state, text);
+                daemon_set_result(c->d, "rejected: %s", up_strerror(r));
+        }
+        (void) state_save(&c->d->state);
+        c->report_needed = true;
+        return CYCLE_REJECTED;
+}
+
+static CycleResult temporary(Cycle *c, int r, const char *what) {
+        LogFields f = { .ecu_serial = c->d->config.ecu_serial, .error = r };
+
+        log_event(LOG_WARNING, LOG_EVENT_TEMPORARY_FAILURE, &f, "%s: %s; trying again at the next check", what,
+                  up_strerror(r));
+        daemon_set_result(c->d, "error: %s: %s", what, up_strerror(r));
+        return CYCLE_TEMPORARY;
+}
+
+static bool cancelled(Cycle *c) {
+        return atomic_load(&c->d->cancel);
+}
+
+static char *url_join(const char *base, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *url_join(const char *base, const char *fmt, ...) {
+        _cleanup_free_ char *tail = NULL;
+        size_t n = strlen(base);
+        char *url = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&tail, fmt, ap) < 0)
+                tail = NULL;
+        va_end(ap);
+        if (tail && asprintf(&url, "%.*s/%s", (int) (n > 0 && base[n - 1] == '/' ? n - 1 : n), base, tail) < 0)
+                url = NULL;
+        return url;
+}
+
+/* Fault injection for the kill -9 tests: UPTANE_TEST_CRASH_POINT=NAME makes
+ * the daemon kill itself with SIGKILL at that point, as a power cut would. */
+static void crash_point(const char *name) {
+        const char *want = getenv("UPTANE_TEST_CRASH_POINT");
+
+        if (want && strcmp(want, name) == 0)
+                (void) raise(SIGKILL);
+}
+
+/* --- 0. An install a restart interrupted ------------------------------------------------------------- */
+
+static int record_outcome(Cycle *c, const char *target, const InstallOutcome *o) {
+        struct json_object *rep = json_object_new_object();
+
+        if (!rep)
+                return -ENOMEM;
+        json_object_object_add(rep, "target", json_object_new_string(target));
+        json_object_object_add(rep, "success", json_object_new_boolean(o->success));
+        json_object_object_add(rep, "code", json_object_new_string(o->code));
+        json_object_object_add(rep, "description", json_object_new_string(o->description));
+        c->report_needed = true;
+        return state_set_object(&c->d->state, "installation_result", rep);
+}
+
+static int finish_install(Cycle *c, const ImageRecord *img, const InstallOutcome *o) {
+        State *s = &c->d->state;
+        int r;
+
+        if (o->success) {
+                r = state_set_object(s, "installed", image_record_to_json(img->name, img->length, img->hashes));
+                if (r < 0)
+                        return r;
+        }
+        r = record_outcome(c, img->name, o);
+        if (r >= 0)
+                r = state_set_object(s, "pending", NULL);
+        if (r >= 0)
+                r = state_save(s);
+        return r;
+}
+
+static CycleResult settle_pending(Cycle *c) {
+        Daemon *d = c->d;
+        ImageRecord pending;
+        InstallOutcome o = {};
+        LogFields f = { .ecu_serial = d->config.ecu_serial };
+        int r;
+
+        if (!state_get_image(&d->state, "pending", &pending))
+                return CYCLE_UP_TO_DATE;
+        f.target = pending.name;
+        r = d->pm->ops->finalize(d->pm, &pending, &o);
+        if (r == -EAGAIN) {
+                log_event(LOG_NOTICE, LOG_EVENT_NONE, &f, "The install of %s was interrupted; it runs again",
+                          pending.name);
+                r = state_set_object(&d->state, "pending", NULL);
+                if (r >= 0)
+                        r = state_save(&d->state);
+                return r < 0 ? temporary(c, r, "saving the state") : CYCLE_UP_TO_DATE;
+        }
+        if (r < 0)
+                return temporary(c, r, "checking the interrupted install");
+        {
+                _cleanup_free_ char *name = strdup(pending.name);
+                struct json_object *hashes = json_object_get(pending.hashes);
+                ImageRecord copy = { .name = name, .length = pending.length, .hashes = hashes };
+
+                r = name ? finish_install(c, &copy, &o) : -ENOMEM;
+                json_object_put(hashes);
+        }
+        if (r < 0)
+                return temporary(c, r, "saving the state");
+        log_event(o.success ? LOG_NOTICE : LOG_ERR, o.success ? LOG_EVENT_INSTALLED : LOG_EVENT_INSTALL_FAILED, &f,
+                  "%s", o.description);
+        return o.success ? CYCLE_UPDATED : CYCLE_UP_TO_DATE;
+}
+
+/* --- 1. Registration --------------------------------------------------------------------------------- */
+
+static int read_token(const char *path, char **ret) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t len;
+        char *token;
+        int r;
+
+        r = up_read_file(path, TOKEN_MAX_BYTES, &data, &len);
+        if (r < 0)
+                return r;
+        while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' '))
+                len--;
+        if (len == 0 || memchr(data, '\0', len) || memchr(data, '\n', len))
+                return -EBADMSG;
+        token = strndup((const char *) data, len);
+        if (!token)
+                return -ENOMEM;
+        *ret = token;
+        return 0;
+}
+
+static int registration_body(Daemon *d, char **ret) {
+        _cleanup_json_ struct json_object *body = json_object_new_object(), *ecus = json_object_new_array(),
+                                          *ecu = json_object_new_object();
+        struct json_object *pub = up_key_to_json(d->ecu_key);
+        char *text;
+
+        if (!body || !ecus || !ecu || !pub) {
+                json_object_put(pub);
+                return -ENOMEM;
+        }
+        json_object_object_add(ecu, "ecu_serial", json_object_new_string(d->config.ecu_serial));
+        json_object_object_add(ecu, "hardware_id", json_object_new_string(d->config.hardware_id));
+        json_object_object_add(ecu, "public_key", pub);
+        json_object_array_add(ecus, TAKE_PTR(ecu));
+        json_object_object_add(body, "vin", json_object_new_string(d->config.vin));
+        json_object_object_add(body, "primary_ecu_serial", json_object_new_string(d->config.ecu_serial));
+        json_object_object_add(body, "ecus", TAKE_PTR(ecus));
+        text = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+        if (!text)
+                return -ENOMEM;
+        *ret = text;
+        return 0;
+}
+
+static CycleResult register_ecus(Cycle *c) {
+        Daemon *d = c->d;
+        _cleanup_free_ char *token = NULL, *body = NULL, *url = NULL;
+        _cleanup_free_ uint8_t *answer = NULL;
+        LogFields f = { .ecu_serial = d->config.ecu_serial };
+        size_t answer_len;
+        long status;
+        int r;
+
+        if (state_get_bool(&d->state, "registered") || !d->config.provisioning_token_file)
+                return CYCLE_UP_TO_DATE;
+        r = read_token(d->config.provisioning_token_file, &token);
+        if (r < 0) {
+                log_event(LOG_ERR, LOG_EVENT_NONE, &f, "Cannot read the provisioning token file %s: %s",
+                          d->config.provisioning_token_file, strerror(-r));
+                return CYCLE_TEMPORARY;
+        }
+        url = url_join(d->config.director_url, "ecus");
+        r = url ? registration_body(d, &body) : -ENOMEM;
+        if (r < 0)
+                return CYCLE_FATAL;
+        r = http_send_blocking(d->http, "POST", url, token, body, strlen(body), ANSWER_MAX_BYTES, &status, &answer,
+                               &answer_len);
+        if (r < 0)
+                return temporary(c, r, "registering with the Director");
+        if (status == 401 || status == 403 || status == 409 || status == 400) {
+                log_event(LOG_ERR, LOG_EVENT_NONE, &f, "The Director refused the registration (HTTP %ld): %.*s", status,
+                          (int) (answer_len < 512 ? answer_len : 512), answer ? (const char *) answer : "");
+                daemon_set_result(d, "error: registration refused (HTTP %ld)", status);
+                return CYCLE_REJECTED;
+        }
+        if (status < 200 || status > 299)
+                return temporary(c, -EIO, "registering with the Director");
+        r = state_set_bool(&d->state, "registered", true);
+        if (r >= 0)
+                r = state_save(&d->state);
+        if (r < 0)
+                return temporary(c, r, "saving the state");
+        log_event(LOG_NOTICE, LOG_EVENT_REGISTERED, &f, "Registered VIN %s with the Director", d->config.vin);
+        return CYCLE_UP_TO_DATE;
+}
+
+/* --- 2. Secure time ---------------------------------------------------------------------------------- */
+
+/* When the time server cannot vouch, the clock is used but never before the
+ * last attested time (docs/POUF.md, "Time"). */
+static time_t fallback_time(Daemon *d) {
+        time_t now = time(NULL), last = (time_t) state_get_int(&d->state, "time_attested", 0);
+
+        return now > last ? now : last;
+}
+
+static int fetch_attestation(Cycle *c, UpTimeAttestationDoc **ret) {
+        Daemon *d = c->d;
+        _cleanup_free_ uint8_t *answer = NULL;
+        char body[64];
+        size_t len;
+        long status;
+        int r;
+
+        snprintf(body, sizeof(body), "{\"nonces\":[%" PRId64 "]}", c->nonce);
+        r = http_send_blocking(d->http, "POST", d->config.time_server_url, NULL, body, strlen(body),
+                               UP_TIME_ATTESTATION_MAX_BYTES, &status, &answer, &len);
+        if (r < 0)
+                return r;
+        if (status != 200)
+                return status == 404 ? -ENOENT : -EIO;
+        return up_time_attestation_parse(answer, len, ret);
+}
+
+static int secure_time(Cycle *c) {
+        Daemon *d = c->d;
+        _cleanup_(up_time_attestation_doc_freep) UpTimeAttestationDoc *doc = NULL;
+        time_t last = (time_t) state_get_int(&d->state, "time_attested", 0), t;
+        LogFields f = { .ecu_serial = d->config.ecu_serial, .repo = "time-server" };
+        int r;
+
+        if (!d->time_server_key) {
+                c->now = time(NULL);
+                return 0;
+        }
+        r = fetch_attestation(c, &doc);
+        /* Equal times are fine: the fresh nonce already rules out a replay. */
+        if (r >= 0)
+                r = up_time_attestation_verify_nonces(doc, d->time_server_key, &c->nonce, 1, last - 1);
+        if (r < 0) {
+                c->now = fallback_time(d);
+                f.error = r;
+                if (up_error_attack(r) != UP_ATTACK_NONE || r == -EBADMSG) {
+                        char what[256];
+                        snprintf(what, sizeof(what), "time attestation refused: %s", up_strerror(r));
+                        (void) rejected(c, r, "time-server", NULL, what);
+                } else
+                        log_event(LOG_WARNING, LOG_EVENT_NONE, &f,
+                                  "No time attestation (%s): checking expiry against the clock, not before the "
+                                  "last attested time", up_strerror(r));
+                return 0;
+        }
+        t = up_time_attestation_time(doc);
+        c->now = t;
+        if (t != last) {
+                (void) state_set_int(&d->state, "time_previous", last ? last : t);
+                (void) state_set_int(&d->state, "time_attested", t);
+        }
+        log_event(LOG_DEBUG, LOG_EVENT_TIME_UPDATED, &f, "Time attested: %lld", (long long) t);
+        return 0;
+}
+
+/* --- 3. Full verification ---------------------------------------------------------------------------- */
+
+static int installed_image(Daemon *d, char **ret_name, uint64_t *ret_length, struct json_object **ret_hashes) {
+        ImageRecord rec;
+
+        if (state_get_image(&d->state, "installed", &rec)) {
+                *ret_name = strdup(rec.name);
+                if (!*ret_name)
+                        return -ENOMEM;
+                *ret_length = rec.length;
+                *ret_hashes = json_object_get(rec.hashes);
+                return 0;
+        }
+        return d->pm->ops->factory_image(d->pm, ret_name, ret_length, ret_hashes);
+}
+
+static void updater_config(Daemon *d, UpUpdaterConfig *u, const char *dir, const char *url) {
+        *u = (UpUpdaterConfig) {
+                .metadata_dir = dir,
+                .metadata_url = url,
+                .fetcher = http_as_fetcher(d->http),
+                .root_max_length = d->config.max_root_size,
+                .timestamp_max_length = d->config.max_timestamp_size,
+                .snapshot_max_length = d->config.max_snapshot_size,
+                .targets_max_length = d->config.max_targets_size,
+        };
+}
+
+static CycleResult verify(Cycle *c) {
+        Daemon *d = c->d;
+        _cleanup_free_ char *ddir = NULL, *idir = NULL, *durl = NULL, *iurl = NULL, *name = NULL;
+        _cleanup_json_ struct json_object *hashes = NULL;
+        UpFullVerificationError err = {};
+        const char *serials[] = { d->config.ecu_serial };
+        UpEcuCounter previous = { d->config.ecu_serial, state_get_counter(&d->state, d->config.ecu_serial) };
+        UpInstalledImage installed = { .ecu_serial = d->config.ecu_serial };
+        struct json_object *sha;
+        uint64_t length;
+        CycleResult res;
+        int r;
+
+        r = state_metadata_dir(&d->state, "director", &ddir);
+        if (r >= 0)
+                r = state_metadata_dir(&d->state, "image", &idir);
+        durl = url_join(d->config.director_url, "%s/metadata/", d->config.vin);
+        iurl = url_join(d->config.image_url, "metadata/");
+        if (r < 0 || !durl || !iurl)
+                return CYCLE_FATAL;
+        r = installed_image(d, &name, &length, &hashes);
+        if (r < 0)
+                return temporary(c, r, "reading what is installed");
+        installed.name = name;
+        installed.sha256_hex = json_object_object_get_ex(hashes, "sha256", &sha) ? json_object_get_string(sha) : "";
+
+        UpFullVerificationConfig cfg = {
+                .vin = d->config.vin,
+                .ecu_serials = serials,
+                .n_ecu_serials = ELEMENTSOF(serials),
+                .previous = previous.release_counter >= 0 ? &previous : NULL,
+                .n_previous = previous.release_counter >= 0 ? 1 : 0,
+                .installed = &installed,
+                .n_installed = 1,
+                .verified_director_snapshot = state_get_int(&d->state, "verified_director_snapshot", 0),
+                .now = c->now,
+        };
+        updater_config(d, &cfg.director, ddir, durl);
+        updater_config(d, &cfg.image, idir, iurl);
+
+        r = up_full_verification_run(&cfg, &c->fv, &err);
+        crash_point("metadata-stored");
+        if (r < 0) {
+                if (cancelled(c))
+                        res = temporary(c, -ECANCELED, "checking for updates");
+                else if (classify(r) == CYCLE_REJECTED)
+                        res = rejected(c, r, up_repository_name(err.repository), err.target,
+                                       err.message ?: up_strerror(r));
+                else
+                        res = temporary(c, r, err.message ?: "checking for updates");
+                up_full_verification_error_done(&err);
+                return res;
+        }
+        return CYCLE_UP_TO_DATE;
+}
+
+/* Remembers the release counters the verified Director gave, and that this
+ * snapshot was handled (the next run may stop early). */
+static int remember_verified(Cycle *c) {
+        Daemon *d = c->d;
+        const UpDirectorTargets *t = c->fv->director;
+        int r;
+
+        for (size_t i = 0; t && i < t->n_targets; i++)
+                for (size_t j = 0; j < t->targets[i].n_ecus; j++)
+                        if (t->targets[i].release_counter >= 0) {
+                                r = state_set_counter(&d->state, t->targets[i].ecus[j].serial,
+                                                      t->targets[i].release_counter);
+                                if (r < 0)
+                                        return r;
+                        }
+        r = state_set_int(&d->state, "verified_director_snapshot", c->fv->director_snapshot_version);
+        return r < 0 ? r : state_save(&d->state);
+}
+
+/* --- 4. Download ------------------------------------------------------------------------------------- */
+
+typedef struct Transfer {
+        Cycle *cycle;
+        UpImageSink *sink;
+        uint64_t offset, total;
+} Transfer;
+
+static int transfer_response(long status, int64_t content_range_start, void *userdata) {
+        Transfer *t = userdata;
+        int r;
+
+        /* A 200 to a range starts over; a 206 must start where the .part ends. */
+        r = up_image_sink_begin(t->sink, status, content_range_start);
+        if (r >= 0)
+                t->offset = up_image_sink_offset(t->sink);
+        return r;
+}
+
+static int transfer_data(const void *buf, size_t len, void *userdata) {
+        Transfer *t = userdata;
+        int r;
+
+        if (cancelled(t->cycle))
+                return -ECANCELED;
+        r = up_image_sink_write(t->sink, buf, len);
+        if (r < 0)
+                return r;
+        if (t->offset < t->total / 2 && t->offset + len >= t->total / 2)
+                crash_point("download-half");
+        t->offset += len;
+        daemon_set_progress(t->cycle->d, t->offset, t->total);
+        return 0;
+}
+
+static int image_expected(const UpDirectorTarget *t, UpImageExpected *ret) {
+        *ret = (UpImageExpected) { .length = (uint64_t) t->length, .hashes = t->hashes, .n_hashes = t->n_hashes };
+        return 0;
+}
+
+static int sha256_hex(const UpDirectorTarget *t, char ret[2 * UP_HASH_MAX_SIZE + 1]) {
+        for (size_t i = 0; i < t->n_hashes; i++)
+                if (t->hashes[i].alg == UP_HASH_SHA256) {
+                        up_hex_encode(t->hashes[i].digest, up_hash_alg_size(UP_HASH_SHA256), ret);
+                        return 0;
+                }
+        return -EOPNOTSUPP;
+}
+
+/* Downloads into CACHE/images/SHA256 (resuming a .part), or reuses a
+ * complete copy there after checking it again. */
+static int download(Cycle *c, const UpDirectorTarget *t, const UpTargetInfo *image, char **ret_path) {
+        Daemon *d = c->d;
+        _cleanup_free_ char *dir = NULL, *path = NULL, *url_name = NULL, *url = NULL;
+        _cleanup_(up_image_sink_closep) UpImageSink *sink = NULL;
+        char hex[2 * UP_HASH_MAX_SIZE + 1];
+        UpImageExpected expected;
+        Transfer tr = { .cycle = c, .total = (uint64_t) t->length };
+        int r;
+
+        if ((uint64_t) t->length > d->config.max_image_size)
+                return -EFBIG;
+        r = sha256_hex(t, hex);
+        if (r < 0)
+                return r;
+        if (asprintf(&dir, "%s/images", d->config.cache_directory) < 0 || asprintf(&path, "%s/%s", dir, hex) < 0)
+                return -ENOMEM;
+        if (mkdir(d->config.cache_directory, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (access(path, F_OK) == 0) {
+                r = up_image_verify_file(t, d->config.ecu_serial, d->config.hardware_id, path);
+                if (r >= 0) {
+                        *ret_path = TAKE_PTR(path);
+                        return 0;
+                }
+                (void) unlink(path); /* damaged since: fetch it again */
+        }
+        r = up_target_url_name(image, c->fv->image_consistent_snapshot, &url_name);
+        if (r < 0)
+                return r;
+        url = url_join(d->config.image_url, "targets/%s", url_name);
+        if (!url)
+                return -ENOMEM;
+        image_expected(t, &expected);
+        r = up_image_sink_open(dir, hex, &expected, 0, &sink);
+        if (r < 0)
+                return r;
+        tr.sink = sink;
+        tr.offset = up_image_sink_offset(sink);
+        daemon_set_state(d, "downloading");
+        daemon_set_progress(d, tr.offset, tr.total);
+        HttpStreamCallbacks cb = { transfer_response, transfer_data, &tr };
+        r = http_download_blocking(d->http, url, tr.offset, (uint64_t) t->length, &cb);
+        if (r < 0) {
+                /* Transport errors keep the .part for a resume; a bad image never. */
+                bool keep = classify(r) == CYCLE_TEMPORARY && r != -EFBIG;
+                up_image_sink_close(TAKE_PTR(sink), keep);
+                return r;
+        }
+        r = up_image_sink_commit(sink);
+        if (r < 0) {
+                up_image_sink_close(TAKE_PTR(sink), false);
+                return r;
+        }
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+/* --- 5. Install ------------------------------------------------------------------------------------- */
+
+static struct json_object *hashes_json(const UpDirectorTarget *t) {
+        struct json_object *o = json_object_new_object();
+
+        for (size_t i = 0; o && i < t->n_hashes; i++) {
+                char hex[2 * UP_HASH_MAX_SIZE + 1];
+                up_hex_encode(t->hashes[i].digest, up_hash_alg_size(t->hashes[i].alg), hex);
+                json_object_object_add(o, up_hash_alg_name(t->hashes[i].alg), json_object_new_string(hex));
+        }
+        return o;
+}
+
+static CycleResult install(Cycle *c, const UpDirectorTarget *t, const char *path) {
+        Daemon *d = c->d;
+        _cleanup_json_ struct json_object *hashes = hashes_json(t);
+        ImageRecord img = { .name = t->name, .length = (uint64_t) t->length, .hashes = hashes };
+        LogFields f = { .ecu_serial = d->config.ecu_serial, .target = t->name };
+        InstallOutcome o = {};
+        int r;
+
+        if (!hashes)
+                return CYCLE_FATAL;
+        /* Recorded first: a kill -9 from here on is settled by finalize(). */
+        r = state_set_object(&d->state, "pending", image_record_to_json(t->name, (uint64_t) t->length, hashes));
+        if (r >= 0)
+                r = state_save(&d->state);
+        if (r < 0)
+                return temporary(c, r, "recording the pending install");
+        daemon_set_state(d, "installing");
+        crash_point("install-pending");
+        r = d->pm->ops->install(d->pm, t, path, &o);
+        crash_point("install-done");
+        if (r < 0)
+                install_outcome_set(&o, false, "INSTALL_FAILED", "%s", strerror(-r));
+        r = finish_install(c, &img, &o);
+        if (r < 0)
+                return temporary(c, r, "recording the install");
+        (void) unlink(path);
+        if (!o.success) {
+                log_event(LOG_ERR, LOG_EVENT_INSTALL_FAILED, &f, "Installing %s failed: %s", t->name, o.description);
+                daemon_set_result(d, "error: install failed");
+                return CYCLE_TEMPORARY;
+        }
+        log_event(LOG_NOTICE, LOG_EVENT_INSTALLED, &f, "Installed %s", t->name);
+        c->installed = true;
+        return CYCLE_UPDATED;
+}
+
+static CycleResult update_primary(Cycle *c) {
+        Daemon *d = c->d;
+        const UpDirectorTargets *t = c->fv->director;
+        _cleanup_free_ char *path = NULL;
+        LogFields f = { .ecu_serial = d->config.ecu_serial };
+        char message[512];
+        ImageRecord inst;
+        int r;
+
+        for (size_t i = 0; i < t->n_targets; i++) {
+                const UpDirectorTarget *dt = &t->targets[i];
+                char hex[2 * UP_HASH_MAX_SIZE + 1];
+                struct json_object *have;
+
+                if (!up_director_targets_find_ecu(t, d->config.ecu_serial, NULL) ||
+                    up_director_targets_find_ecu(t, d->config.ecu_serial, NULL) != dt)
+                        continue;
+                if (sha256_hex(dt, hex) >= 0 && state_get_image(&d->state, "installed", &inst) &&
+                    strcmp(inst.name, dt->name) == 0 && json_object_object_get_ex(inst.hashes, "sha256", &have) &&
+                    strcasecmp(json_object_get_string(have), hex) == 0)
+                        return CYCLE_UP_TO_DATE;
+                r = up_image_check_ecu(dt, d->config.ecu_serial, d->config.hardware_id,
+                                       state_get_counter(&d->state, d->config.ecu_serial) < 0
+                                               ? 0 : state_get_counter(&d->state, d->config.ecu_serial));
+                if (r < 0) {
+                        snprintf(message, sizeof(message), "%s is not for this ECU: %s", dt->name, up_strerror(r));
+                        return rejected(c, r, "director", dt->name, message);
+                }
+                f.target = dt->name;
+                log_event(LOG_NOTICE, LOG_EVENT_UPDATE_AVAILABLE, &f, "Update available: %s (%" PRId64 " bytes)",
+                          dt->name, dt->length);
+                r = download(c, dt, c->fv->images[i], &path);
+                if (r < 0) {
+                        if (cancelled(c))
+                                return temporary(c, -ECANCELED, "downloading");
+                        if (classify(r) == CYCLE_REJECTED) {
+                                snprintf(message, sizeof(message), "image %s refused: %s", dt->name, up_strerror(r));
+                                return rejected(c, r, "image", dt->name, message);
+                        }
+                        return temporary(c, r, "downloading the image");
+                }
+                log_event(LOG_NOTICE, LOG_EVENT_DOWNLOAD_DONE, &f, "Downloaded and verified %s", dt->name);
+                return install(c, dt, path);
+        }
+        return CYCLE_UP_TO_DATE;
+}
+
+/* --- 6. The vehicle version manifest ------------------------------------------------------------------ */
+
+static int hashes_to_array(struct json_object *hashes, UpHashHex *ret, size_t *ret_n) {
+        size_t n = 0;
+
+        json_object_object_foreach(hashes, alg, hex) {
+                if (n == UP_MSG_MAX_HASHES || !json_object_is_type(hex, json_type_string))
+                        return -EBADMSG;
+                ret[n++] = (UpHashHex) { alg, json_object_get_string(hex) };
+        }
+        *ret_n = n;
+        return 0;
+}
+
+static int sign_ecu_report(Cycle *c, char **ret, size_t *ret_len) {
+        Daemon *d = c->d;
+        _cleanup_free_ char *name = NULL;
+        _cleanup_json_ struct json_object *hashes = NULL;
+        UpHashHex hex[UP_MSG_MAX_HASHES];
+        size_t n_hex;
+        uint64_t length;
+        time_t t = (time_t) state_get_int(&d->state, "time_attested", 0);
+        int r;
+
+        r = installed_image(d, &name, &length, &hashes);
+        if (r >= 0)
+                r = hashes_to_array(hashes, hex, &n_hex);
+        if (r < 0)
+                return r;
+        UpEcuReport rep = {
+                .ecu_serial = d->config.ecu_serial,
+                .installed_image = { .filepath = name, .length = (int64_t) length, .hashes = hex, .n_hashes = n_hex },
+                .timeserver_time = d->time_server_key && t ? t : c->now,
+                .previous_timeserver_time = d->time_server_key ? state_get_int(&d->state, "time_previous", t) : c->now,
+                .attacks_detected = state_get_string(&d->state, "attacks_detected") ?: "",
+                .nonce = c->nonce,
+                .report_counter = state_get_int(&d->state, "report_counter", 0),
+        };
+        if (!d->time_server_key || !t)
+                rep.previous_timeserver_time = rep.timeserver_time;
+        return up_ecu_report_sign(&rep, d->ecu_key, ret, ret_len);
+}
+
+static int sign_manifest(Cycle *c, char **ret, size_t *ret_len) {
+        Daemon *d = c->d;
+        _cleanup_free_ char *report = NULL;
+        _cleanup_(up_ecu_report_doc_freep) UpEcuReportDoc *doc = NULL;
+        struct json_object *result = state_get_object(&d->state, "installation_result"), *v;
+        UpInstallationReport ir;
+        UpInstallItem item;
+        char correlation[64];
+        size_t len;
+        int r;
+
+        r = sign_ecu_report(c, &report, &len);
+        if (r >= 0)
+                r = up_ecu_report_parse(report, len, &doc);
+        if (r < 0)
+                return r;
+        const UpEcuReportDoc *reports[] = { doc };
+        UpVehicleManifest m = {
+                .vin = d->config.vin,
+                .primary_ecu_serial = d->config.ecu_serial,
+                .reports = reports,
+                .n_reports = 1,
+        };
+        if (result) {
+                bool ok = json_object_object_get_ex(result, "success", &v) && json_object_get_boolean(v);
+                const char *code = json_object_object_get_ex(result, "code", &v) ? json_object_get_string(v) : "";
+                const char *desc =
+                        json_object_object_get_ex(result, "description", &v) ? json_object_get_string(v) : "";
+
+                snprintf(correlation, sizeof(correlation), "primary-install-%" PRId64,
+                         state_get_int(&d->state, "report_counter", 0));
+                item = (UpInstallItem) { d->config.ecu_serial, { ok, code, desc } };
+                ir = (UpInstallationReport) { correlation, { ok, code, desc }, &item, 1 };
+                m.installation_report = &ir;
+        }
+        return up_vehicle_manifest_sign(&m, d->ecu_key, ret, ret_len);
+}
+
+static CycleResult send_manifest(Cycle *c) {
+        Daemon *d = c->d;
+        _cleanup_free_ char *manifest = NULL, *url = NULL;
+        _cleanup_free_ uint8_t *answer = NULL;
+        LogFields f = { .ecu_serial = d->config.ecu_serial };
+        size_t len, answer_len;
+        long status;
+        int r;
+
+        daemon_set_state(d, "reporting");
+        r = sign_manifest(c, &manifest, &len);
+        if (r < 0)
+                return temporary(c, r, "signing the vehicle manifest");
+        url = url_join(d->config.director_url, "%s/manifest", d->config.vin);
+        if (!url)
+                return CYCLE_FATAL;
+        r = http_send_blocking(d->http, "PUT", url, NULL, manifest, len, ANSWER_MAX_BYTES, &status, &answer,
+                               &answer_len);
+        if (r < 0)
+                return temporary(c, r, "sending the vehicle manifest");
+        /* The counter and nonce are spent either way. */
+        (void) state_set_int(&d->state, "report_counter", state_get_int(&d->state, "report_counter", 0) + 1);
+        if (status < 200 || status > 299) {
+                (void) state_save(&d->state);
+                log_event(LOG_WARNING, LOG_EVENT_TEMPORARY_FAILURE, &f,
+                          "The Director refused the vehicle manifest (HTTP %ld): %.*s", status,
+                          (int) (answer_len < 512 ? answer_len : 512), answer ? (const char *) answer : "");
+                return CYCLE_TEMPORARY;
+        }
+        /* Reported: the Director has the attacks and the result now. */
+        (void) state_set_string(&d->state, "attacks_detected", NULL);
+        (void) state_set_object(&d->state, "installation_result", NULL);
+        (void) state_set_bool(&d->state, "manifest_sent", true);
+        r = state_save(&d->state);
+        if (r < 0)
+                return temporary(c, r, "saving the state");
+        log_event(LOG_INFO, LOG_EVENT_MANIFEST_SENT, &f, "Vehicle manifest accepted by the Director");
+        return CYCLE_UP_TO_DATE;
+}
+
+/* --- The cycle ------------------------------------------------------------------------------------- */
+
+static CycleResult worst(CycleResult a, CycleResult b) {
+        static const int rank[] = { [CYCLE_UP_TO_DATE] = 0, [CYCLE_UPDATED] = 1, [CYCLE_TEMPORARY] = 2,
+                                    [CYCLE_REJECTED] = 3, [CYCLE_FATAL] = 4 };
+        return rank[a] >= rank[b] ? a : b;
+}
+
+static CycleResult run_steps(Cycle *c) {
+        CycleResult res;
+        int r;
+
+        res = settle_pending(c);
+        if (res != CYCLE_UP_TO_DATE && res != CYCLE_UPDATED)
+                return res;
+        res = worst(res, register_ecus(c));
+        if (res != CYCLE_UP_TO_DATE && res != CYCLE_UPDATED)
+                return res;
+        r = up_nonce_generate(&c->nonce);
+        if (r < 0)
+                return CYCLE_FATAL;
+        daemon_set_state(c->d, "checking");
+        (void) secure_time(c);
+        res = worst(res, verify(c));
+        if (res != CYCLE_UP_TO_DATE && res != CYCLE_UPDATED)
+                return res;
+        if (c->fv->state == UP_FULL_VERIFICATION_UPDATES)
+                res = worst(res, update_primary(c));
+        if (res == CYCLE_UP_TO_DATE || res == CYCLE_UPDATED) {
+                r = remember_verified(c);
+                if (r < 0)
+                        return temporary(c, r, "saving the state");
+                if (c->fv->state != UP_FULL_VERIFICATION_NO_CHANGE)
+                        c->report_needed = true;
+        }
+        return res;
+}
+
+CycleResult cycle_run(Daemon *d) {
+        Cycle c = { .d = d };
+        LogFields f = { .ecu_serial = d->config.ecu_serial };
+        CycleResult res, sent;
+
+        log_event(LOG_INFO, LOG_EVENT_CHECK_STARTED, &f, "Checking for updates");
+        daemon_set_progress(d, 0, 0);
+        res = run_steps(&c);
+        if (!state_get_bool(&d->state, "manifest_sent") || state_get_string(&d->state, "attacks_detected") ||
+            state_get_object(&d->state, "installation_result"))
+                c.report_needed = true;
+        if (c.report_needed && res != CYCLE_FATAL && !cancelled(&c)) {
+                if (!c.nonce)
+                        (void) up_nonce_generate(&c.nonce);
+                if (!c.now)
+                        c.now = fallback_time(d);
+                sent = send_manifest(&c);
+                if (res == CYCLE_UP_TO_DATE || res == CYCLE_UPDATED)
+                        res = worst(res, sent);
+        }
+        if (res == CYCLE_UP_TO_DATE) {
+                const char *what = c.fv && c.fv->state == UP_FULL_VERIFICATION_NO_CHANGE ? "no-change" : "up-to-date";
+                log_event(LOG_INFO, LOG_EVENT_UP_TO_DATE, &f, "Up to date (%s)", what);
+                daemon_set_result(d, "%s", what);
+        } else if (res == CYCLE_UPDATED)
+                daemon_set_result(d, "updated");
+        up_full_verification_free(c.fv);
+        daemon_set_progress(d, 0, 0);
+        return res;
+}

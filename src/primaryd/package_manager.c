@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* Choosing a package manager, and what all of them share. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "uptane/hash.h"
+#include "package_manager.h"
+#include "macro.h"
+
+int package_manager_new(const PrimaryConfig *c, PackageManager **ret, char **reterr) {
+        switch (c->package_manager) {
+        case PACKAGE_MANAGER_FILE:
+                return package_manager_file_new(c->file_target_path, ret);
+        case PACKAGE_MANAGER_OSTREE:
+                if (reterr)
+                        *reterr = strdup("[package-manager] type = ostree: not built into this version");
+                return -EOPNOTSUPP;
+        default:
+                return -EINVAL;
+        }
+}
+
+PackageManager *package_manager_free(PackageManager *pm) {
+        if (pm)
+                pm->ops->free(pm);
+        return NULL;
+}
+
+void install_outcome_set(InstallOutcome *o, bool success, const char *code, const char *fmt, ...) {
+        va_list ap;
+
+        o->success = success;
+        snprintf(o->code, sizeof(o->code), "%s", code);
+        va_start(ap, fmt);
+        vsnprintf(o->description, sizeof(o->description), fmt, ap);
+        va_end(ap);
+}
+
+static int hashes_to_json(UpHasher *h, struct json_object **ret) {
+        _cleanup_json_ struct json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        for (UpHashAlg alg = 0; alg < _UP_HASH_MAX; alg++) {
+                uint8_t digest[UP_HASH_MAX_SIZE];
+                char hex[2 * UP_HASH_MAX_SIZE + 1];
+                int r = up_hasher_peek(h, alg, digest);
+
+                if (r < 0)
+                        return r;
+                up_hex_encode(digest, up_hash_alg_size(alg), hex);
+                if (json_object_object_add(o, up_hash_alg_name(alg), json_object_new_string(hex)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int hash_file(const char *path, uint64_t *ret_length, struct json_object **ret_hashes) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        UpHasher *h = NULL;
+        uint64_t total = 0;
+        static __thread uint8_t buf[256 * 1024];
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        r = up_hasher_new(&h);
+        if (r < 0)
+                return r;
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof(buf));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (n == 0) {
+                        r = hashes_to_json(h, ret_hashes);
+                        break;
+                }
+                r = up_hasher_update(h, buf, (size_t) n);
+                if (r < 0)
+                        break;
+                total += (uint64_t) n;
+        }
+        up_hasher_free(h);
+        if (r >= 0)
+                *ret_length = total;
+        return r;
+}
