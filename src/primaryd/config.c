@@ -104,7 +104,8 @@ static const ConfigKey keys[] = {
           .doc = "Hardware identifier of this ECU; images name the hardware they are for." },
 
         { "director", "url", CONFIG_URL, FIELD(director_url), .required = true,
-          .doc = "Base URL of the Director's metadata." },
+          .doc = "Base URL of the Director: metadata from URL/VIN/metadata/, manifests to URL/VIN/manifest, "
+                 "registration at URL/ecus." },
         { "director", "root", CONFIG_PATH, FIELD(director_root), .required = true,
           .doc = "Trusted initial root metadata (root.json) of the Director, provisioned at build time." },
         { "director", "provisioning-token-file", CONFIG_PATH, FIELD(provisioning_token_file),
@@ -112,12 +113,12 @@ static const ConfigKey keys[] = {
                  "unset: the ECUs are registered by other means." },
 
         { "image-repository", "url", CONFIG_URL, FIELD(image_url), .required = true,
-          .doc = "Base URL of the Image repository (metadata and targets)." },
+          .doc = "Base URL of the Image repository: metadata from URL/metadata/, images from URL/targets/." },
         { "image-repository", "root", CONFIG_PATH, FIELD(image_root), .required = true,
           .doc = "Trusted initial root metadata (root.json) of the Image repository." },
 
         { "time-server", "url", CONFIG_URL, FIELD(time_server_url),
-          .doc = "URL of the time server; unset: no time server." },
+          .doc = "URL the time attestation is asked from (POST); unset: no time server, the clock is trusted." },
         { "time-server", "public-key", CONFIG_PATH, FIELD(time_server_public_key),
           .doc = "Public key (JSON) that signs the time attestations; required with url." },
 
