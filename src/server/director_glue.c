@@ -81,3 +81,7 @@ int director_metadata_dir(Server *s, const char *vin, char **ret) {
         /* Only reads files: no need to load keys. */
         return asprintf(ret, "%s/vehicles/%s/metadata", s->cfg.director_dir, vin) < 0 ? -ENOMEM : 0;
 }
+
+int director_targets_dir(Server *s, const char *vin, char **ret) {
+        return asprintf(ret, "%s/vehicles/%s/targets", s->cfg.director_dir, vin) < 0 ? -ENOMEM : 0;
+}

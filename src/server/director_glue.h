@@ -32,3 +32,5 @@ int director_close(Server *s, struct UpRepo *d, int r);
 
 /* The directory of a vehicle's Director metadata. */
 int director_metadata_dir(Server *s, const char *vin, char **ret);
+/* Where the Director keeps its copies of the images assigned to a vehicle. */
+int director_targets_dir(Server *s, const char *vin, char **ret);

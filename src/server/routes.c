@@ -4,6 +4,7 @@
  *   GET  /health
  *   GET  /image/metadata/FILE, /image/targets/PATH   the Image repository
  *   GET  /director/VIN/metadata/FILE                 a vehicle's Director metadata
+ *   GET  /director/VIN/targets/PATH                  the Director's copies of its images
  *   POST /director/ecus                              ECU registration (provisioning token)
  *   PUT  /director/VIN/manifest                      vehicle version manifest
  *   POST /timeserver                                 {"nonces": [...]} -> signed time
@@ -82,6 +83,9 @@ static int route_director(Server *s, const Request *req, const char *rest, Reply
         else if (starts_with(what, "metadata/", &file) && is_get(req->method)) {
                 r = director_metadata_dir(s, vin, &dir);
                 r = r < 0 ? reply_error(reply, 404, "unknown vehicle") : files_reply(s->cfg.director_dir, dir, file, reply);
+        } else if (starts_with(what, "targets/", &file) && is_get(req->method)) {
+                r = director_targets_dir(s, vin, &dir);
+                r = r < 0 ? -ENOMEM : files_reply(s->cfg.director_dir, dir, file, reply);
         } else
                 r = reply_error(reply, 404, "not found");
         free(vin);
@@ -119,7 +123,7 @@ unsigned server_admit(Server *s, const char *method, const char *url, const char
                 *ret_body_limit = s->cfg.max_body;
         if (manifest ? strcmp(method, "PUT") != 0 : !is_get(method))
                 return 405;
-        return manifest || starts_with(what, "metadata/", &rest) ? 0 : 404;
+        return manifest || starts_with(what, "metadata/", &rest) || starts_with(what, "targets/", &rest) ? 0 : 404;
 }
 
 int server_handle(Server *s, const Request *req, Reply *reply) {

@@ -371,6 +371,13 @@ check "the vehicle's targets list fw-1.0.bin for sec" \
 check "the listed image has the Image repository's sha256" \
         test "$(json "$work/targets1.json" '$.signed.targets."fw-1.0.bin".hashes.sha256')" = "$sha1"
 check "the targets still carry custom.vin" test "$(json "$work/targets1.json" '$.signed.custom.vin')" = "$vin"
+req GET "/director/$vin/targets/fw-1.0.bin"
+expect "the Director serves its copy of an assigned image" 200
+check "the Director's copy has the image's sha256" test "$(sha256sum <"$work/body" | cut -d' ' -f1)" = "$sha1"
+req GET "/director/$vin/targets/fw-2.0.bin"
+expect "an image not assigned to the vehicle is not served by the Director (404)" 404
+req GET "/director/$vin/targets/../metadata/root.json"
+expect_4xx "a Director target path with .. is refused"
 
 # --- Manifests ----------------------------------------------------------------
 
