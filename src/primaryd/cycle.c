@@ -543,6 +543,15 @@ static int download(Cycle *c, const UpDirectorTarget *t, const UpTargetInfo *ima
         daemon_set_progress(d, tr.offset, tr.total);
         HttpStreamCallbacks cb = { transfer_response, transfer_data, &tr };
         r = http_download_blocking(d->http, url, tr.offset, (uint64_t) t->length, &cb);
+        if (r == -ENOENT) {
+                /* The Director's copy is a second mirror, as in the reference
+                 * implementation: the verified metadata decides either way. */
+                free(url);
+                url = url_join(d->config.director_url, "%s/targets/%s", d->config.vin, t->name);
+                if (!url)
+                        return -ENOMEM;
+                r = http_download_blocking(d->http, url, tr.offset, (uint64_t) t->length, &cb);
+        }
         if (r < 0) {
                 /* Transport errors keep the .part for a resume; a bad image never. */
                 bool keep = classify(r) == CYCLE_TEMPORARY && r != -EFBIG;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "uptane/hash.h"
@@ -74,6 +75,14 @@ static int copy_atomic(const char *src, const char *dst) {
         if (in < 0)
                 return -errno;
         out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (out < 0 && errno == ENOENT) { /* first install: the directory may not exist yet */
+                _cleanup_free_ char *copy = strdup(dst);
+                if (!copy)
+                        return -ENOMEM;
+                if (mkdir(dirname(copy), 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        }
         if (out < 0)
                 return -errno;
         r = copy_fd(in, out);
