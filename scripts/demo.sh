@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The main job, on embedded defaults: builds everything, generates a signed
-# repository, serves it on 127.0.0.1 and lets uptane-tuf-client update from it,
-# then stages attacks and shows each one refused. Exits 0 only when every step
-# ended as expected.
+# The main job, on embedded defaults: builds everything, starts uptane-server
+# (Image repository, Director and time server) on 127.0.0.1 and plays the
+# Uptane reference demo's sections 2 and 3 with the Primary, uptane-primaryd:
+# an update delivered, then the attacks 3.1 to 3.4, 3.6 and 3.7, each followed
+# by one update cycle (uptane-primaryd --once, the reference demo's
+# dp.update_cycle()). Everything lives in a temporary directory. Exits 0 only
+# when every step ended as the reference demo says; otherwise names the steps
+# that did not and exits 1.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,88 +15,294 @@ bash scripts/install-deps.sh || exit 1
 [ -f build/build.ninja ] || meson setup build >/dev/null || exit 1
 ninja -C build >/dev/null || { ninja -C build; exit 1; }
 
-client=$top/build/src/tuf-client/uptane-tuf-client
-mkrepo=$top/build/tests/tools/up-test-repo
-work=$(mktemp -d /tmp/uptane-demo.XXXXXX)
+repo_tool=$top/build/src/repo/uptane-repo
+server=$top/build/src/server/uptane-server
+primaryd=$top/build/src/primaryd/uptane-primaryd
+vin=democar
+ecu=INFOdemocar
+hw=infotainment
+image=firmware.img
+
+work=$(mktemp -d /tmp/uptane-demo.XXXXXX) || exit 1
 server_pid=
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-bad=0
-banner() { printf '\n\033[1m== %-9s\033[0m %s\n' "$1" "$2"; }
-expect() { # expect OUTCOME DESCRIPTION -- command...: OUTCOME is ok or refused
-        local want=$1 what=$2; shift 3
-        if "$@" >"$work/out" 2>&1; then got=ok; else got=refused; fi
-        if [ "$got" = "$want" ]; then
-                [ "$want" = ok ] && banner UPDATED "$what" || banner DEFENDED "$what"
-        else
-                banner FAILED "$what (expected $want, got $got)"; bad=1
+cleanup() {
+        if [ -n "$server_pid" ]; then
+                kill "$server_pid" 2>/dev/null
+                wait "$server_pid" 2>/dev/null
         fi
-        sed 's/^/   | /' "$work/out"
+        rm -rf "$work"
 }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+start=$SECONDS
 
-# The repository: version 1, served from $work/www.
-mkdir -p "$work/www" "$work/client/metadata" "$work/client/targets"
-"$mkrepo" "$work/v1" --keys-dir "$work/keys" --version 1 --targets 3 >/dev/null || exit 1
-"$mkrepo" "$work/v2" --keys-dir "$work/keys" --version 2 --targets 3 >/dev/null || exit 1
-"$mkrepo" "$work/v3" --keys-dir "$work/keys" --version 3 --targets 3 >/dev/null || exit 1
-"$mkrepo" "$work/v4" --keys-dir "$work/keys" --version 4 --targets 3 >/dev/null || exit 1
-publish() { rm -rf "$work/www/repo"; cp -r "$1" "$work/www/repo"; }
-publish "$work/v1"
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$port" >"$work/http.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-
-base=http://127.0.0.1:$port/repo
-md=$work/client/metadata
-run_client() { "$client" --metadata-dir "$md" --metadata-url "$base/metadata/" "$@"; }
-download() {
-        run_client --target-dir "$work/client/targets" --target-base-url "$base/targets/" \
-                --target-name "$1" download
-}
-first_target=$(cd "$work/v1/targets" && find . -type f ! -name '*.*.*' | head -1 | sed 's|^\./||')
-[ -n "$first_target" ] || first_target=file-0.bin
-
-echo "Repository served at $base/ (target '$first_target'); client state in $work/client"
-expect ok "client provisioned with the initial root" -- "$client" --metadata-dir "$md" init "$work/v1/initial_root.json"
-expect ok "version 1 downloaded and verified" -- download "$first_target"
-
-publish "$work/v2"
-expect ok "version 2 downloaded and verified" -- download "$first_target"
-
-# Replay: an old, validly signed timestamp.
-cp "$work/v1/metadata/timestamp.json" "$work/www/repo/metadata/timestamp.json"
-expect refused "replayed timestamp v1 refused (rollback)" -- run_client refresh
-publish "$work/v3"
-
-# Arbitrary software: the image on the server swapped (man in the middle).
-for f in $(find "$work/www/repo/targets" -type f); do printf 'malware' >"$f"; done
-expect refused "swapped image refused" -- download "$first_target"
-installed="$work/client/targets/$(printf '%s' "$first_target" | sed 's|/|%2F|g')"
-expect ok "installed copy is still version 2's image" -- cmp "$installed" "$work/v2/targets/$first_target"
-publish "$work/v3"
-
-# Metadata changed without the keys: version 4's targets edited in transit.
-publish "$work/v4"
-sed -i 's/"length": *\([0-9]*\)/"length": 1\1/' "$work/www/repo/metadata/"4.targets.json
-expect refused "targets edited without the signing keys refused" -- run_client refresh
-publish "$work/v4"
-
-# Endless data: a 1 MiB timestamp.
-head -c 1048576 /dev/zero | tr '\0' ' ' >"$work/www/repo/metadata/timestamp.json"
-expect refused "endless timestamp refused after 16 KiB" -- run_client refresh
-publish "$work/v4"
-
-# Freeze: the client's clock is two years ahead; everything it is served expired.
-if command -v faketime >/dev/null; then
-        expect refused "expired metadata refused (freeze)" -- faketime "$(date -u -d '+2 years' '+%Y-%m-%d %H:%M:%S')" \
-                "$client" --metadata-dir "$md" --metadata-url "$base/metadata/" refresh
+if [ -t 1 ]; then
+        bold=$'\033[1m' red=$'\033[1;31m' green=$'\033[1;32m' yellow=$'\033[1;33m' off=$'\033[0m'
+else
+        bold= red= green= yellow= off=
 fi
 
-expect ok "version 4 downloaded and verified after all that" -- download "$first_target"
+failures=()   # "step: what differed"
+cycles=0
+step_id=
+staging_ok=1
+
+step() { # step ID TITLE: a section of the reference demo
+        step_id=$1
+        staging_ok=1
+        printf '\n%s--- %s: %s%s\n' "$bold" "$1" "$2" "$off"
+}
+say() { printf '    %s\n' "$*"; }
+
+# Shows and runs one uptane-repo command in the work directory; a failure
+# fails the step.
+repo() {
+        printf '    $ uptane-repo %s\n' "$*"
+        if ! (cd "$work" && "$repo_tool" "$@") >"$work/repo.out" 2>&1; then
+                sed 's/^/    ! /' "$work/repo.out"
+                staging_ok=0
+                return 1
+        fi
+}
+
+# A new image "firmware.img" in the Image repository, assigned to the Primary.
+release() { # release CONTENT
+        printf '%s' "$1" >"$work/$image"
+        say "firmware.img: \"$1\""
+        repo add-target --repo img "$image" --hardware-id "$hw" &&
+                repo publish --repo img &&
+                repo director assign --repo dir --image-repo img "$vin" "$ecu" "$image"
+}
+
+installed_file=$work/primary/installed/$image
+installed_sum() { sha256sum "$installed_file" 2>/dev/null | cut -d' ' -f1 || echo none; }
+installed_text() { [ -f "$installed_file" ] && printf '"%s"' "$(head -c 200 "$installed_file")" || echo "(nothing)"; }
+
+# The outcome of one cycle from the daemon's JSON log: whether an image was
+# installed, the attack class, and the one line that explains the outcome.
+summarize() {
+        python3 - "$1" <<'EOF'
+import json, sys
+rank = ["attack-detected", "verification-failed", "install-failed", "temporary-failure", "installed", "up-to-date"]
+installed, attack, best, raw = 0, "", None, []
+for line in open(sys.argv[1], errors="replace"):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        if line.strip():
+            raw.append(line.strip())
+        continue
+    ev = e.get("UPTANE_EVENT", "")
+    if ev == "installed":
+        installed = 1
+    if ev == "attack-detected" and not attack:
+        attack = e.get("UPTANE_ATTACK", "")
+    if ev in rank and (best is None or rank.index(ev) < rank.index(best[0])):
+        best = (ev, e.get("MESSAGE", ""))
+reason = best[1] if best else (raw[0] if raw else "no outcome in the daemon's log")
+print(installed)
+print(attack)
+print(" ".join(reason.split()))
+EOF
+}
+messages() { # every entry of a cycle's log, for a step that differed
+        python3 - "$1" <<'EOF'
+import json, sys
+for line in open(sys.argv[1], errors="replace"):
+    try:
+        e = json.loads(line)
+        print("    | %s: %s" % (e.get("UPTANE_EVENT", "-"), e.get("MESSAGE", "")))
+    except ValueError:
+        print("    | " + line.rstrip())
+EOF
+}
+
+# cycle WANT CLASS CONTENT TEXT: one update cycle of the Primary, which must
+# end as WANT (UPDATED, UP_TO_DATE, DEFENDED, REPLAY, or two joined with |);
+# a DEFENDED needs the attack class CLASS (when given), an UPDATED the content
+# CONTENT (when given). The installed image must not change otherwise.
+cycle() {
+        local want=$1 class=$2 content=$3 text=$4 log before after rc got problem=
+        local installed attack reason color
+        cycles=$((cycles + 1))
+        log=$work/primaryd.$cycles.log
+        before=$(installed_sum)
+        printf '    $ uptane-primaryd --config uptane.conf --once\n'
+        UPTANE_LOG_TARGET=json timeout 60 "$primaryd" --config "$work/uptane.conf" --once >/dev/null 2>"$log"
+        rc=$?
+        after=$(installed_sum)
+        { read -r installed; read -r attack; read -r reason; } < <(summarize "$log")
+        case $rc in
+        0) if [ "$installed" = 1 ]; then got=UPDATED; else got=UP_TO_DATE; fi ;;
+        65) if [ "$attack" = rollback ]; then got=REPLAY; else got=DEFENDED; fi ;;
+        75) got=TEMPORARY_FAILURE ;;
+        124) got=TIMED_OUT ;;
+        *) got=EXIT_$rc ;;
+        esac
+
+        if [ "$staging_ok" != 1 ]; then
+                problem="staging the step failed (uptane-repo above)"
+        elif [[ "|$want|" != *"|$got|"* ]]; then
+                problem="expected ${want//|/ or }${class:+ ($class)}, the Primary ended with $got (exit $rc)"
+        elif [ -n "$class" ] && [ "$got" = DEFENDED ] && [ "$attack" != "$class" ]; then
+                problem="expected the attack class $class, the daemon logged ${attack:-none}"
+        elif [ "$got" != UPDATED ] && [ "$before" != "$after" ]; then
+                problem="the installed image changed although nothing was installed"
+        elif [ "$got" = UPDATED ] && [ -n "$content" ] && [ "$(cat "$installed_file" 2>/dev/null)" != "$content" ]; then
+                problem="installed $(installed_text), expected \"$content\""
+        fi
+
+        if [ -z "$problem" ]; then
+                case $got in
+                UPDATED | UP_TO_DATE) color=$green ;;
+                *) color=$yellow ;;
+                esac
+                printf '%s== %-10s%s %s\n' "$color" "${got//_/ }" "$off" "$text"
+        else
+                printf '%s== %-10s%s %s: %s\n' "$red" FAILED "$off" "$step_id" "$problem"
+                failures+=("$step_id: $problem")
+        fi
+        if [ -n "$attack" ] && [[ "$reason" != *"$attack"* ]]; then reason="$reason (attack: $attack)"; fi
+        say "daemon: $reason"
+        case $got in
+        UPDATED) say "installed $image: $(installed_text)" ;;
+        *) if [ "$before" = "$after" ]; then
+                   say "installed $image unchanged: $(installed_text)"
+           else
+                   say "installed $image CHANGED: $(installed_text)"
+           fi ;;
+        esac
+        [ -z "$problem" ] || messages "$log"
+}
+
+# --- 1: the services and the Primary ---------------------------------------------------------
+
+step 1 "Starting the demo: Image repository, Director and time server (uptane-server), and the Primary"
+repo init --repo img || exit 1
+repo director init --repo dir || exit 1
+: >"$work/server.conf"   # no /etc/uptane-server.conf: everything on the command line
+(umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$work/token")
+(cd "$work" && exec "$server" --config "$work/server.conf" --listen-address 127.0.0.1 --port 0 \
+        --image "$work/img" --director "$work/dir" --database "$work/inventory.sqlite" \
+        --provisioning-token-file "$work/token" --timeserver-key "$work/timeserver.key") \
+        >"$work/server.out" 2>"$work/server.log" &
+server_pid=$!
+port=
+for _ in $(seq 100); do
+        port=$(sed -n 's/^listening on 127\.0\.0\.1 port \([0-9]*\)$/\1/p' "$work/server.out")
+        [ -n "$port" ] && break
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+done
+if [ -z "$port" ]; then
+        echo "demo: uptane-server did not start:" >&2
+        cat "$work/server.out" "$work/server.log" >&2
+        exit 1
+fi
+say "uptane-server on http://127.0.0.1:$port (/image, /director, /timeserver); work directory $work"
+
+mkdir -p "$work/primary/installed"
+cat >"$work/uptane.conf" <<EOF
+[vehicle]
+vin = $vin
+ecu-serial = $ecu
+hardware-id = $hw
+
+[director]
+url = http://127.0.0.1:$port/director
+root = $work/dir/metadata/root.json
+provisioning-token-file = $work/token
+
+[image-repository]
+url = http://127.0.0.1:$port/image
+root = $work/img/metadata/root.json
+
+[time-server]
+url = http://127.0.0.1:$port/timeserver
+public-key = $work/timeserver.key.pub.json
+
+[storage]
+state-directory = $work/primary/state
+cache-directory = $work/primary/cache
+
+[package-manager]
+type = file
+file-target-path = $installed_file
+
+[control]
+bus = none
+EOF
+say "Primary: VIN $vin, ECU $ecu, hardware id $hw; installs into $installed_file"
+cycle UP_TO_DATE "" "" "the Primary registered vehicle $vin with the Director; nothing assigned yet"
+
+# --- 2: delivering an update -------------------------------------------------------------------
+
+step 2 "Delivering an update: firmware.img added to the Image repository and assigned to $ecu"
+release "Fresh firmware image"
+cycle UPDATED "" "Fresh firmware image" "the Primary verified both repositories, downloaded and installed $image"
+
+# --- 3: blocking attacks ------------------------------------------------------------------------
+# The Director ends an assignment once the vehicle reports the image
+# installed, so the attacks on an image (3.1, 3.2) each aim at a new release.
+
+step 3.1 "Arbitrary package attack on the Director without keys (director-mitm-image)"
+release "Fresh firmware image, release 2"
+repo attack director-mitm-image --repo dir --image-repo img --vin "$vin" "$image"
+say "a man in the middle swaps the Director's copies of the image and hides the Image repository's; no key"
+cycle DEFENDED arbitrary-software "" "the Primary refused the image: it does not match the signed metadata"
+step "3.1 undone" "the Director restored: the update goes through"
+repo attack undo director-mitm-image --repo dir
+cycle UPDATED "" "Fresh firmware image, release 2" "the Primary installed $image release 2"
+
+step 3.2 "Arbitrary package attack on the Image repository without keys (image-mitm-image)"
+release "Fresh firmware image, release 3"
+repo attack image-mitm-image --repo img --director dir "$image"
+say "a bad mirror swaps the Image repository's copies of the image and hides the Director's; no key"
+cycle DEFENDED arbitrary-software "" "the Primary refused the image: its hash does not match the metadata"
+step "3.2 undone" "the Image repository restored: the update goes through"
+repo attack undo image-mitm-image --repo img
+cycle UPDATED "" "Fresh firmware image, release 3" "the Primary installed $image release 3"
+
+step 3.3 "Replay attack without keys (save-timestamp, replay-timestamp)"
+repo attack save-timestamp --repo dir --vin "$vin"
+repo publish --repo dir
+say "the Director published a new version; the saved timestamp is now old"
+cycle UP_TO_DATE "" "" "the Primary fetched the Director's new metadata"
+step "3.3 replay" "the old timestamp is served again"
+repo attack replay-timestamp --repo dir --vin "$vin"
+cycle REPLAY rollback "" "the Primary refused the replayed timestamp (rollback)"
+step "3.3 restored" "the latest timestamp is served again"
+repo attack undo replay-timestamp --repo dir
+cycle UP_TO_DATE "" "" "the Primary trusts the restored timestamp"
+
+step 3.4 "Arbitrary package attack with a compromised Director key (director-keyed-target)"
+repo attack director-keyed-target --repo dir --vin "$vin" --ecu "$ecu" --hardware-id "$hw" "$image"
+say "the Director, with its own keys, assigns $ecu an evil firmware.img (\"evil content\")"
+cycle DEFENDED arbitrary-software "" "the Primary refused: the Director's image does not match the Image repository's"
+
+step 3.6 "Recovering from a major key compromise (recover)"
+repo attack recover --repo dir --image-repo img
+say "the root keys replaced the online keys of both repositories and republished clean metadata"
+cycle "UPDATED|UP_TO_DATE" "" "Fresh firmware image, release 3" "the Primary followed the new keys; its image is the genuine one"
+
+step 3.7 "Arbitrary package attack with revoked keys (revoked-keys)"
+repo attack revoked-keys --repo dir --vin "$vin"
+say "new Director metadata signed with the keys revoked in 3.6"
+cycle DEFENDED arbitrary-software "" "the Primary refused metadata signed with revoked keys"
+step "3.7 undone" "the trusted metadata is served again"
+repo attack undo revoked-keys --repo dir
+cycle UP_TO_DATE "" "" "the Primary kept nothing signed by the revoked keys"
+
+# --- The end -----------------------------------------------------------------------------------
 
 echo
-if [ $bad -eq 0 ]; then echo "demo: every step ended as expected"; else echo "demo: some steps did not end as expected"; fi
-exit $bad
+if [ ${#failures[@]} -eq 0 ]; then
+        printf '%sdemo: every step ended as the reference demo says%s (%d update cycles, %ds)\n' \
+                "$green" "$off" "$cycles" $((SECONDS - start))
+else
+        printf '%sdemo: %d step(s) did not end as the reference demo says:%s\n' "$red" ${#failures[@]} "$off"
+        printf '  - %s\n' "${failures[@]}"
+fi
+echo "The Secondary's parts of the reference demo (3.5 and the Secondary window) come in a later issue."
+[ ${#failures[@]} -eq 0 ]
