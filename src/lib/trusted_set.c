@@ -339,8 +339,8 @@ static int add_targets(UpTrustedSet *ts, const char *role, UpMetadata *m) {
 int up_trusted_set_update_targets(UpTrustedSet *ts, const char *role, const char *delegator, const void *data,
                                   size_t len, time_t now) {
         _cleanup_(up_metadata_unrefp) UpMetadata *m = NULL;
-        const UpKeyring *ring;
-        const UpRoleKeys *keys;
+        const UpKeyring *ring = NULL; /* set by delegation_keys(); -O3 cannot tell */
+        const UpRoleKeys *keys = NULL;
         UpMetaFile mf;
         int r;
 
@@ -375,8 +375,8 @@ int up_trusted_set_update_targets(UpTrustedSet *ts, const char *role, const char
 
 int up_trusted_set_verify_delegated(UpTrustedSet *ts, const char *role, const char *delegator) {
         const UpMetadata *m = up_trusted_set_targets(ts, role);
-        const UpKeyring *ring;
-        const UpRoleKeys *keys;
+        const UpKeyring *ring = NULL; /* set by delegation_keys(); -O3 cannot tell */
+        const UpRoleKeys *keys = NULL;
         int r;
 
         clear_error(ts);
