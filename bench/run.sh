@@ -23,4 +23,10 @@ echo
 echo "== a 200 MiB image: libuptane's download (streaming hashes, fsync) next to curl -o (goal <= 1.15x)"
 bash "$top/bench/bench_download.sh" "$build/bench/bench_download" || true
 echo
+echo "== uptane-primaryd: a 200 MiB image assigned to the Primary, its download phase next to curl -o (goal <= 1.15x)"
+bash "$top/bench/bench_primaryd_download.sh" "$build" || true
+echo
+echo "== uptane-primaryd: idle poll, nothing new, next to aktualizr (goal: a fifth of 0.04 s CPU and 25 MB RSS; about 80 s)"
+bash "$top/bench/bench_poll.sh" "$build" || true
+echo
 echo "== uptane-server under load (and kill -9): bench/bench_manifests.sh $build (about 4 minutes, not run here)"
