@@ -35,8 +35,10 @@ typedef struct PackageManagerOps {
         int (*factory_image)(PackageManager *pm, char **ret_name, uint64_t *ret_length,
                              struct json_object **ret_hashes);
         /* Installs the verified image at image_path (a file the daemon
-         * downloaded and checked against t). 0 with *ret filled (success or
-         * a failure to report); < 0 only when nothing could even be tried. */
+         * downloaded and checked against t, which it deletes afterwards: the
+         * package manager may move it instead of copying). 0 with *ret
+         * filled (success or a failure to report); < 0 only when nothing
+         * could even be tried. */
         int (*install)(PackageManager *pm, const UpDirectorTarget *t, const char *image_path, InstallOutcome *ret);
         /* After a restart with an install pending: 0 with *ret when it
          * completed (or definitely failed), -EAGAIN when it never happened

@@ -75,14 +75,6 @@ static int copy_atomic(const char *src, const char *dst) {
         if (in < 0)
                 return -errno;
         out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (out < 0 && errno == ENOENT) { /* first install: the directory may not exist yet */
-                _cleanup_free_ char *copy = strdup(dst);
-                if (!copy)
-                        return -ENOMEM;
-                if (mkdir(dirname(copy), 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        }
         if (out < 0)
                 return -errno;
         r = copy_fd(in, out);
@@ -95,6 +87,23 @@ static int copy_atomic(const char *src, const char *dst) {
                 return r;
         }
         return fsync_dir_of(dst);
+}
+
+/* The download is already on disk (fsync'ed when it was verified): on the
+ * same file system a rename puts it in place at no cost, atomically. */
+static int move_or_copy(const char *src, const char *dst) {
+        _cleanup_free_ char *copy = strdup(dst);
+
+        if (!copy)
+                return -ENOMEM;
+        /* First install: the directory may not exist yet. */
+        if (mkdir(dirname(copy), 0755) < 0 && errno != EEXIST)
+                return -errno;
+        if (rename(src, dst) == 0)
+                return fsync_dir_of(dst);
+        if (errno != EXDEV)
+                return -errno;
+        return copy_atomic(src, dst);
 }
 
 /* PATH -> PATH.previous by a hard link, so that PATH itself never disappears. */
@@ -160,7 +169,7 @@ static int file_install(PackageManager *pm, const UpDirectorTarget *t, const cha
 
         r = keep_previous(f->path);
         if (r >= 0)
-                r = copy_atomic(image_path, f->path);
+                r = move_or_copy(image_path, f->path);
         if (r < 0)
                 install_outcome_set(ret, false, "INSTALL_FAILED", "writing %s to %s: %s", t->name, f->path,
                                     strerror(-r));

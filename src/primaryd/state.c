@@ -170,7 +170,16 @@ int state_save(State *s) {
                                                  &len);
         if (!text)
                 return -ENOMEM;
-        return up_write_file_atomic(s->dir, STATE_FILE, text, len, 0600);
+        int r = up_write_file_atomic(s->dir, STATE_FILE, text, len, 0600);
+
+        if (r < 0)
+                return r;
+        s->dirty = false;
+        return 0;
+}
+
+int state_save_if_dirty(State *s) {
+        return s->dirty ? state_save(s) : 0;
 }
 
 int64_t state_get_int(const State *s, const char *key, int64_t def) {
@@ -182,9 +191,18 @@ int64_t state_get_int(const State *s, const char *key, int64_t def) {
 }
 
 static int set_member(State *s, const char *key, struct json_object *v) {
+        struct json_object *old;
+
         if (!v)
                 return -ENOMEM;
-        return json_object_object_add(s->doc, key, v) < 0 ? -ENOMEM : 0;
+        if (json_object_object_get_ex(s->doc, key, &old) && json_object_equal(old, v)) {
+                json_object_put(v);
+                return 0;
+        }
+        if (json_object_object_add(s->doc, key, v) < 0)
+                return -ENOMEM;
+        s->dirty = true;
+        return 0;
 }
 
 int state_set_int(State *s, const char *key, int64_t v) {
@@ -210,9 +228,16 @@ const char *state_get_string(const State *s, const char *key) {
         return json_object_get_string(v);
 }
 
+static void del_member(State *s, const char *key) {
+        if (json_object_object_get_ex(s->doc, key, NULL)) {
+                json_object_object_del(s->doc, key);
+                s->dirty = true;
+        }
+}
+
 int state_set_string(State *s, const char *key, const char *v) {
         if (!v) {
-                json_object_object_del(s->doc, key);
+                del_member(s, key);
                 return 0;
         }
         return set_member(s, key, json_object_new_string(v));
@@ -228,7 +253,7 @@ struct json_object *state_get_object(const State *s, const char *key) {
 
 int state_set_object(State *s, const char *key, struct json_object *o) {
         if (!o) {
-                json_object_object_del(s->doc, key);
+                del_member(s, key);
                 return 0;
         }
         return set_member(s, key, o);
@@ -276,12 +301,15 @@ int state_set_counter(State *s, const char *ecu_serial, int64_t counter) {
         struct json_object *counters = state_get_object(s, "release_counters");
         int r;
 
+        if (state_get_counter(s, ecu_serial) == counter)
+                return 0;
         if (!counters) {
                 counters = json_object_new_object();
                 r = state_set_object(s, "release_counters", counters);
                 if (r < 0)
                         return r;
         }
+        s->dirty = true;
         return json_object_object_add(counters, ecu_serial, json_object_new_int64(counter)) < 0 ? -ENOMEM : 0;
 }
 

@@ -32,6 +32,7 @@
 typedef struct State {
         char *dir;
         struct json_object *doc; /* the content of state.json */
+        bool dirty;              /* changed since loaded or saved */
 } State;
 
 /* An image as the manifest reports it. */
@@ -56,6 +57,8 @@ int state_metadata_dir(const State *s, const char *repo, char **ret);
 
 /* Writes state.json atomically (temp file, fsync, rename, fsync of dir). */
 int state_save(State *s);
+/* The same, only when a setter changed something (an idle poll writes nothing). */
+int state_save_if_dirty(State *s);
 
 /* Typed members of state.json. Getters return the default when absent. */
 int64_t state_get_int(const State *s, const char *key, int64_t def);
