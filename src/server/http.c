@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* libmicrohttpd glue: request bodies with a hard size limit, replies. */
 #include <errno.h>
+#include <inttypes.h>
 #include <microhttpd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,12 +106,51 @@ static struct MHD_Response *trickle_response(Reply *reply) {
         return resp;
 }
 
+/* "bytes=N-" (what a resuming client sends): N, or -1 for anything else,
+ * which is answered with the whole file. */
+static int64_t range_start(struct MHD_Connection *c) {
+        const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+        char *end;
+        unsigned long long n;
+
+        if (!v || strncmp(v, "bytes=", 6) != 0 || v[6] < '0' || v[6] > '9')
+                return -1;
+        errno = 0;
+        n = strtoull(v + 6, &end, 10);
+        if (errno || strcmp(end, "-") != 0 || n > INT64_MAX)
+                return -1;
+        return (int64_t) n;
+}
+
+/* A file from a byte on: 206 with Content-Range, or 416 past its end. */
+static struct MHD_Response *range_response(Reply *reply, int64_t from, char *content_range, size_t size) {
+        struct MHD_Response *resp;
+
+        if ((uint64_t) from >= reply->fd_size) {
+                snprintf(content_range, size, "bytes */%" PRIu64, reply->fd_size);
+                reply->status = MHD_HTTP_RANGE_NOT_SATISFIABLE;
+                return MHD_create_response_from_buffer(0, (char *) "", MHD_RESPMEM_PERSISTENT);
+        }
+        snprintf(content_range, size, "bytes %" PRId64 "-%" PRIu64 "/%" PRIu64, from, reply->fd_size - 1,
+                 reply->fd_size);
+        resp = MHD_create_response_from_fd_at_offset64(reply->fd_size - (uint64_t) from, reply->fd, (uint64_t) from);
+        if (resp) {
+                reply->fd = -1; /* MHD closes it */
+                reply->status = MHD_HTTP_PARTIAL_CONTENT;
+        }
+        return resp;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *c, Reply *reply) {
         struct MHD_Response *resp;
         enum MHD_Result ret;
+        char content_range[96] = "";
+        int64_t from;
 
         if (reply->fd >= 0 && reply->slow_rate > 0)
                 resp = trickle_response(reply);
+        else if (reply->fd >= 0 && reply->status == 200 && (from = range_start(c)) >= 0)
+                resp = range_response(reply, from, content_range, sizeof(content_range));
         else if (reply->fd >= 0) {
                 resp = MHD_create_response_from_fd64(reply->fd_size, reply->fd);
                 reply->fd = -1; /* MHD closes it */
@@ -120,6 +161,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, Reply *reply) {
                 return MHD_NO;
         if (reply->content_type)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+        if (content_range[0])
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
         ret = MHD_queue_response(c, reply->status ? reply->status : 500, resp);
         MHD_destroy_response(resp);
         return ret;

@@ -374,6 +374,14 @@ check "the targets still carry custom.vin" test "$(json "$work/targets1.json" '$
 req GET "/director/$vin/targets/fw-1.0.bin"
 expect "the Director serves its copy of an assigned image" 200
 check "the Director's copy has the image's sha256" test "$(sha256sum <"$work/body" | cut -d' ' -f1)" = "$sha1"
+req GET "/director/$vin/targets/fw-1.0.bin" -H "Range: bytes=3-" -D "$work/headers"
+expect "a resumed download (Range: bytes=3-) gets 206" 206
+check "with the rest of the file" sh -c "tail -c +4 '$work/fw-1.0.bin' | cmp -s - '$work/body'"
+check "and its Content-Range" grep -qi "^Content-Range: bytes 3-$(($(wc -c <"$work/fw-1.0.bin") - 1))/$(wc -c <"$work/fw-1.0.bin")" "$work/headers"
+req GET "/director/$vin/targets/fw-1.0.bin" -H "Range: bytes=$(wc -c <"$work/fw-1.0.bin")-"
+expect "a range past the end gets 416" 416
+req GET "/director/$vin/targets/fw-1.0.bin" -H "Range: bytes=0-1,5-6"
+expect "other range forms get the whole file (200)" 200
 req GET "/director/$vin/targets/fw-2.0.bin"
 expect "an image not assigned to the vehicle is not served by the Director (404)" 404
 req GET "/director/$vin/targets/../metadata/root.json"
