@@ -155,11 +155,26 @@ static int finish_install(Cycle *c, const ImageRecord *img, const InstallOutcome
         return r;
 }
 
+/* Removes the downloaded copy of an image from the cache, as install() does once it ran. */
+static void forget_download(Daemon *d, struct json_object *hashes) {
+        _cleanup_free_ char *path = NULL;
+        struct json_object *sha;
+        const char *hex;
+
+        if (!json_object_object_get_ex(hashes, "sha256", &sha) || !(hex = json_object_get_string(sha)) || !*hex ||
+            hex[strspn(hex, "0123456789abcdef")] != '\0')
+                return;
+        if (asprintf(&path, "%s/images/%s", d->config.cache_directory, hex) >= 0)
+                (void) unlink(path);
+}
+
 static CycleResult settle_pending(Cycle *c) {
         Daemon *d = c->d;
         ImageRecord pending;
         InstallOutcome o = {};
         LogFields f = { .ecu_serial = d->config.ecu_serial };
+        _cleanup_free_ char *name = NULL;
+        _cleanup_json_ struct json_object *hashes = NULL;
         int r;
 
         if (!state_get_image(&d->state, "pending", &pending))
@@ -176,16 +191,18 @@ static CycleResult settle_pending(Cycle *c) {
         }
         if (r < 0)
                 return temporary(c, r, "checking the interrupted install");
+        /* finish_install() drops the pending record, and pending's strings with it. */
+        name = strdup(pending.name);
+        hashes = json_object_get(pending.hashes);
+        f.target = name;
         {
-                _cleanup_free_ char *name = strdup(pending.name);
-                struct json_object *hashes = json_object_get(pending.hashes);
                 ImageRecord copy = { .name = name, .length = pending.length, .hashes = hashes };
 
                 r = name ? finish_install(c, &copy, &o) : -ENOMEM;
-                json_object_put(hashes);
         }
         if (r < 0)
                 return temporary(c, r, "saving the state");
+        forget_download(d, hashes);
         log_event(o.success ? LOG_NOTICE : LOG_ERR, o.success ? LOG_EVENT_INSTALLED : LOG_EVENT_INSTALL_FAILED, &f,
                   "%s", o.description);
         return o.success ? CYCLE_UPDATED : CYCLE_UP_TO_DATE;
@@ -284,9 +301,21 @@ static CycleResult register_ecus(Cycle *c) {
 /* When the time server cannot vouch, the clock is used but never before the
  * last attested time (docs/POUF.md, "Time"). */
 static time_t fallback_time(Daemon *d) {
-        time_t now = time(NULL), last = (time_t) state_get_int(&d->state, "time_attested", 0);
+        time_t now = time(NULL);
 
-        return now > last ? now : last;
+        return now > d->attested_time ? now : d->attested_time;
+}
+
+#define ATTESTED_TIME_SAVE_EVERY 3600 /* s */
+
+/* Into state.json: always before a save for another reason, else hourly. */
+static void keep_attested_time(Daemon *d, bool force) {
+        time_t saved = (time_t) state_get_int(&d->state, "time_attested", 0);
+
+        if (!force && saved && d->attested_time - saved < ATTESTED_TIME_SAVE_EVERY)
+                return;
+        (void) state_set_int(&d->state, "time_previous", d->attested_previous);
+        (void) state_set_int(&d->state, "time_attested", d->attested_time);
 }
 
 static int fetch_attestation(Cycle *c, UpTimeAttestationDoc **ret) {
@@ -310,7 +339,7 @@ static int fetch_attestation(Cycle *c, UpTimeAttestationDoc **ret) {
 static int secure_time(Cycle *c) {
         Daemon *d = c->d;
         _cleanup_(up_time_attestation_doc_freep) UpTimeAttestationDoc *doc = NULL;
-        time_t last = (time_t) state_get_int(&d->state, "time_attested", 0), t;
+        time_t last = d->attested_time, t;
         LogFields f = { .ecu_serial = d->config.ecu_serial, .repo = "time-server" };
         int r;
 
@@ -338,8 +367,9 @@ static int secure_time(Cycle *c) {
         t = up_time_attestation_time(doc);
         c->now = t;
         if (t != last) {
-                (void) state_set_int(&d->state, "time_previous", last ? last : t);
-                (void) state_set_int(&d->state, "time_attested", t);
+                d->attested_previous = last ? last : t;
+                d->attested_time = t;
+                keep_attested_time(d, false);
         }
         log_event(LOG_DEBUG, LOG_EVENT_TIME_UPDATED, &f, "Time attested: %lld", (long long) t);
         return 0;
@@ -445,7 +475,7 @@ static int remember_verified(Cycle *c) {
                                         return r;
                         }
         r = state_set_int(&d->state, "verified_director_snapshot", c->fv->director_snapshot_version);
-        return r < 0 ? r : state_save(&d->state);
+        return r < 0 ? r : state_save_if_dirty(&d->state);
 }
 
 /* --- 4. Download ------------------------------------------------------------------------------------- */
@@ -684,7 +714,7 @@ static int sign_ecu_report(Cycle *c, char **ret, size_t *ret_len) {
         UpHashHex hex[UP_MSG_MAX_HASHES];
         size_t n_hex;
         uint64_t length;
-        time_t t = (time_t) state_get_int(&d->state, "time_attested", 0);
+        time_t t = d->attested_time;
         int r;
 
         r = installed_image(d, &name, &length, &hashes);
@@ -696,7 +726,7 @@ static int sign_ecu_report(Cycle *c, char **ret, size_t *ret_len) {
                 .ecu_serial = d->config.ecu_serial,
                 .installed_image = { .filepath = name, .length = (int64_t) length, .hashes = hex, .n_hashes = n_hex },
                 .timeserver_time = d->time_server_key && t ? t : c->now,
-                .previous_timeserver_time = d->time_server_key ? state_get_int(&d->state, "time_previous", t) : c->now,
+                .previous_timeserver_time = d->attested_previous ? d->attested_previous : t,
                 .attacks_detected = state_get_string(&d->state, "attacks_detected") ?: "",
                 .nonce = c->nonce,
                 .report_counter = state_get_int(&d->state, "report_counter", 0),
@@ -764,6 +794,7 @@ static CycleResult send_manifest(Cycle *c) {
                                &answer_len);
         if (r < 0)
                 return temporary(c, r, "sending the vehicle manifest");
+        keep_attested_time(d, true);
         /* The counter and nonce are spent either way. */
         (void) state_set_int(&d->state, "report_counter", state_get_int(&d->state, "report_counter", 0) + 1);
         if (status < 200 || status > 299) {

@@ -190,6 +190,8 @@ static int on_worker_done(sd_event_source *s, int fd, uint32_t revents, void *us
         pthread_mutex_unlock(&d->status.lock);
         refresh_installed(d);
         daemon_set_state(d, d->stopping ? "stopping" : "idle");
+        if (d->last_cycle == CYCLE_FATAL && !d->once && !d->stopping)
+                log_error("Stopping: the update cycle cannot go on");
         if (d->once || d->stopping || d->last_cycle == CYCLE_FATAL)
                 return sd_event_exit(d->event, 0);
         if (d->reload_requested)
@@ -388,6 +390,8 @@ static int setup_state(Daemon *d) {
                 return r;
         }
         refresh_installed(d);
+        d->attested_time = (time_t) state_get_int(&d->state, "time_attested", 0);
+        d->attested_previous = (time_t) state_get_int(&d->state, "time_previous", d->attested_time);
         return load_time_server_key(d);
 }
 
@@ -437,7 +441,8 @@ int daemon_run(Daemon *d) {
                 r = sd_event_loop(d->event);
         }
         (void) sd_notify(false, "STOPPING=1");
-        r = r < 0 ? CYCLE_FATAL : d->once ? (int) d->last_cycle : 0;
+        /* A fatal cycle ends the daemon too: not with 0, or Restart=on-failure would not restart it. */
+        r = r < 0 || d->last_cycle == CYCLE_FATAL ? CYCLE_FATAL : d->once ? (int) d->last_cycle : 0;
         teardown(d);
         return r;
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
+#include <time.h>
 
 #include "bus.h"
 #include "config.h"
@@ -57,6 +58,9 @@ typedef struct Daemon {
         UpKey *ecu_key;
         UpKey *time_server_key; /* NULL: no time server */
         PackageManager *pm;
+        /* The last two attested times; state.json gets them at most hourly
+         * (and with every other save), so that an idle poll writes nothing. */
+        time_t attested_time, attested_previous;
 
         pthread_t worker;
         bool worker_running;
