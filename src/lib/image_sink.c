@@ -37,23 +37,6 @@ static bool name_is_valid(const char *name) {
         return name && *name && !strchr(name, '/') && !streq(name, ".") && !streq(name, "..");
 }
 
-static int write_all(int fd, const void *data, size_t len) {
-        const uint8_t *p = data;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* Only the algorithms the metadata lists are computed. */
 static int sink_new_hasher(const UpImageSink *s, UpHasher **ret) {
         unsigned algs = 0;

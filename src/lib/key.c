@@ -592,20 +592,6 @@ static void unlink_and_freep(char **p) {
         }
 }
 
-static int write_all(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                data += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 static int fsync_parent_dir(const char *path) {
         _cleanup_free_ char *copy = NULL;
         _cleanup_close_ int dfd = -1;

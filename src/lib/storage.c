@@ -8,23 +8,6 @@
 #include "uptane/storage.h"
 #include "util.h"
 
-static int write_all(int fd, const void *data, size_t len) {
-        const uint8_t *p = data;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 static int fsync_dir(const char *dir) {
         _cleanup_close_ int fd = -1;
 

@@ -42,6 +42,24 @@ static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;
 }
 
+/* write(2) until everything is written (EINTR and short writes). */
+static inline int write_all(int fd, const void *data, size_t len) {
+        const unsigned char *p = data;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
 /* The value of a hex digit, or -1. */
 static inline int hex_digit_value(char c) {
         if (c >= '0' && c <= '9')
