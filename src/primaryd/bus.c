@@ -190,7 +190,7 @@ static const sd_bus_vtable primary_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-static int bus_connect(BusKind kind, const char *address, sd_bus **ret) {
+int bus_connect(BusKind kind, const char *address, sd_bus **ret) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         int r;
 

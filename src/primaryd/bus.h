@@ -55,6 +55,10 @@ typedef enum BusKind {
 
 typedef struct Bus Bus;
 
+/* A client connection (uptanectl, and bus_open()): the system or user bus,
+ * or the given address. */
+int bus_connect(BusKind kind, const char *address, sd_bus **ret);
+
 /* Connects, exports the object, requests the name, attaches to e. */
 int bus_open(sd_event *e, BusKind kind, const char *address, const BusProvider *p, Bus **ret);
 Bus *bus_close(Bus *b);

@@ -18,6 +18,8 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "bus.h"
+
 #ifndef PROJECT_VERSION
 #define PROJECT_VERSION "unknown"
 #endif
@@ -30,12 +32,6 @@
 #define BUS_ERROR_BUSY "org.uptane.Primary1.Error.Busy"
 
 #define USEC_PER_SEC UINT64_C(1000000)
-
-typedef enum BusKind {
-        BUS_KIND_SYSTEM,
-        BUS_KIND_USER,
-        BUS_KIND_ADDRESS,
-} BusKind;
 
 typedef enum Verb {
         VERB_STATUS,
@@ -143,31 +139,6 @@ static int parse_argv(int argc, char **argv) {
         return -EINVAL;
 }
 
-static int bus_connect(sd_bus **ret) {
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        int r;
-
-        if (arg_bus_kind == BUS_KIND_SYSTEM)
-                return sd_bus_open_system(ret);
-        if (arg_bus_kind == BUS_KIND_USER)
-                return sd_bus_open_user(ret);
-
-        r = sd_bus_new(&bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_address(bus, arg_address);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_bus_client(bus, true);
-        if (r < 0)
-                return r;
-        r = sd_bus_start(bus);
-        if (r < 0)
-                return r;
-        *ret = bus;
-        bus = NULL;
-        return 0;
-}
 
 static void bus_describe(char *buf, size_t size) {
         if (arg_bus_kind == BUS_KIND_ADDRESS)
@@ -570,7 +541,7 @@ static int run(void) {
         char where[512];
         int r;
 
-        r = bus_connect(&bus);
+        r = bus_connect(arg_bus_kind, arg_address, &bus);
         if (r < 0) {
                 bus_describe(where, sizeof(where));
                 fprintf(stderr, "uptanectl: cannot connect to %s: %s\n", where, strerror(-r));
