@@ -45,6 +45,7 @@ typedef struct Cycle {
         bool report_needed;      /* something the Director should hear about */
         bool installed;
         UpFullVerification *fv;
+        const char *mirror;      /* where the image came from: "image" or "director" */
 } Cycle;
 
 /* --- Helpers ------------------------------------------------------------------------------------------- */
@@ -572,6 +573,7 @@ static int download(Cycle *c, const UpDirectorTarget *t, const UpTargetInfo *ima
         daemon_set_state(d, "downloading");
         daemon_set_progress(d, tr.offset, tr.total);
         HttpStreamCallbacks cb = { transfer_response, transfer_data, &tr };
+        c->mirror = "image";
         r = http_download_blocking(d->http, url, tr.offset, (uint64_t) t->length, &cb);
         if (r == -ENOENT) {
                 /* The Director's copy is a second mirror, as in the reference
@@ -580,6 +582,7 @@ static int download(Cycle *c, const UpDirectorTarget *t, const UpTargetInfo *ima
                 url = url_join(d->config.director_url, "%s/targets/%s", d->config.vin, t->name);
                 if (!url)
                         return -ENOMEM;
+                c->mirror = "director";
                 r = http_download_blocking(d->http, url, tr.offset, (uint64_t) t->length, &cb);
         }
         if (r < 0) {
@@ -683,7 +686,7 @@ static CycleResult update_primary(Cycle *c) {
                                 return temporary(c, -ECANCELED, "downloading");
                         if (classify(r) == CYCLE_REJECTED) {
                                 snprintf(message, sizeof(message), "image %s refused: %s", dt->name, up_strerror(r));
-                                return rejected(c, r, "image", dt->name, message);
+                                return rejected(c, r, c->mirror ?: "image", dt->name, message);
                         }
                         return temporary(c, r, "downloading the image");
                 }
