@@ -17,32 +17,21 @@ ROUNDS=${ROUNDS:-3}
 SIZE_MIB=${SIZE_MIB:-200}
 HASHES=${HASHES:-2}
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=SCRIPTDIR/../tests/lib/uptane-test.sh
+. "$top/tests/lib/uptane-test.sh"
 bin=${1:-$top/build/bench/bench_download}
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+test_init bench_download
+work_init uptane-bench-download
 
-mkdir "$tmp/srv" "$tmp/out"
-head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$tmp/srv/image"
-len=$(stat -c %s "$tmp/srv/image")
-sha256=$(sha256sum "$tmp/srv/image" | cut -d' ' -f1)
+mkdir "$work/srv" "$work/out"
+head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$work/srv/image"
+len=$(stat -c %s "$work/srv/image")
+sha256=$(sha256sum "$work/srv/image" | cut -d' ' -f1)
 sha512=
-[ "$HASHES" = 2 ] && sha512=$(sha512sum "$tmp/srv/image" | cut -d' ' -f1)
+[ "$HASHES" = 2 ] && sha512=$(sha512sum "$work/srv/image" | cut -d' ' -f1)
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m http.server --bind 127.0.0.1 --directory "$tmp/srv" "$port" >/dev/null 2>&1 &
-pid=$!
-url=http://127.0.0.1:$port/image
-i=0
-until curl -sf -o /dev/null -r 0-0 "$url"; do
-        i=$((i + 1))
-        [ "$i" -lt 50 ] || { echo "http.server did not start" >&2; exit 1; }
-        sleep 0.1
-done
+start_http_server "$work/srv" || { echo "http.server did not start" >&2; exit 1; }
+url=http://127.0.0.1:$http_port/image
 
 wall() { # command... -> seconds on stdout
         s=$(date +%s.%N)
@@ -53,14 +42,14 @@ wall() { # command... -> seconds on stdout
 
 i=0
 while [ "$i" -lt "$ROUNDS" ]; do
-        rm -f "$tmp/out/curl"
-        echo "curl $(wall curl -sf -o "$tmp/out/curl" "$url")" >>"$tmp/times"
-        rm -f "$tmp/out/curl"
+        rm -f "$work/out/curl"
+        echo "curl $(wall curl -sf -o "$work/out/curl" "$url")" >>"$work/times"
+        rm -f "$work/out/curl"
         # shellcheck disable=SC2016
         echo "curl+sha $(wall sh -c 'curl -sf -o "$1" "$2" && sha256sum "$1" && { [ -z "$3" ] || sha512sum "$1"; } && sync "$1"' \
-                sh "$tmp/out/curl" "$url" "$sha512")" >>"$tmp/times"
+                sh "$work/out/curl" "$url" "$sha512")" >>"$work/times"
         # shellcheck disable=SC2086
-        "$bin" "$url" "$tmp/out" "$len" "$sha256" $sha512 >>"$tmp/times"
+        "$bin" "$url" "$work/out" "$len" "$sha256" $sha512 >>"$work/times"
         i=$((i + 1))
 done
 
@@ -74,4 +63,4 @@ END {
         r = best["download"] / best["curl"]
         printf "ratio      %8.2fx curl -o%s\n", r, (r > 1.15 ? "  (goal: <= 1.15)" : "")
         printf "ratio      %8.2fx curl+sha\n", best["download"] / best["curl+sha"]
-}' "$tmp/times"
+}' "$work/times"

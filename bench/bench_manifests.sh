@@ -27,63 +27,26 @@ total=$((VEHICLES * MANIFESTS))
 KILL_AT=${KILL_AT:-$((total / 3))}
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$top/build}
-server=$build/src/server/uptane-server
-uprepo=$build/src/repo/uptane-repo
+# shellcheck source=SCRIPTDIR/../tests/lib/uptane-test.sh
+. "$top/tests/lib/uptane-test.sh"
+use_build "${1:-$top/build}"
 client=$build/bench/bench_manifests
 
-if [ ! -x "$server" ] || [ ! -x "$uprepo" ] || [ ! -x "$client" ]; then
-        [ -f "$build/build.ninja" ] || meson setup "$build" "$top" >/dev/null || exit 1
-        ninja -C "$build" >/dev/null || exit 1
-fi
+test_init bench_manifests
+build_if_missing "$server" "$uprepo" "$client"
 command -v sqlite3 >/dev/null 2>&1 || { echo "bench_manifests: the sqlite3 CLI is required" >&2; exit 1; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/uptane-bench-manifests.XXXXXX")
-server_pid=
-client_pid=
-cleanup() {
-        [ -n "$client_pid" ] && kill -KILL "$client_pid" 2>/dev/null
-        [ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null
-        wait 2>/dev/null
-        if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-die() {
-        echo "bench_manifests: $*" >&2
-        [ -f "$work/server.log" ] && tail -5 "$work/server.log" | sed 's/^/    /' >&2
-        exit 1
-}
+work_init uptane-bench-manifests
 
 # start_server DB: uptane-server on 127.0.0.1, any port; sets server_pid and url
 start_server() {
-        : >"$work/server.out"
-        "$server" --config "$work/server.conf" --listen-address 127.0.0.1 --port 0 --image "$work/image" \
-                --director "$work/director" --database "$1" --provisioning-token-file "$work/token" \
-                >"$work/server.out" 2>>"$work/server.log" &
-        server_pid=$!
-        i=0
-        while ! grep -q '^listening on 127\.0\.0\.1 port [0-9]' "$work/server.out"; do
-                i=$((i + 1))
-                if [ "$i" -gt 100 ] || ! kill -0 "$server_pid" 2>/dev/null; then
-                        die "uptane-server did not start"
-                fi
-                sleep 0.1
-        done
-        url=http://127.0.0.1:$(sed -n 's/^listening on 127\.0\.0\.1 port \([0-9]*\)$/\1/p' "$work/server.out")
+        start_uptane_server "$work/image" "$work/director" "$1" || die "uptane-server did not start"
+        url=$base
 }
 
 # stop_server: SIGTERM (SIGKILL after 10 s); exit status in rc
 stop_server() {
-        (sleep 10; kill -KILL "$server_pid") >/dev/null 2>&1 &
-        watchdog=$!
-        kill -TERM "$server_pid"
-        wait "$server_pid"
-        rc=$?
-        kill "$watchdog" 2>/dev/null
-        wait "$watchdog" 2>/dev/null
-        server_pid=
+        stop_pid "$server_pid" TERM 10
 }
 
 # field NAME FILE: value of NAME=... on the RESULT line of a client's output
@@ -98,13 +61,9 @@ client_args() {
 # --- Setup ----------------------------------------------------------------------
 
 echo "bench-$$-token" >"$work/token"
-: >"$work/server.conf" # not /etc/uptane-server.conf
 {
         head -c 1024 /dev/urandom >"$work/bench-fw-1.0.bin" &&
-                "$uprepo" init --repo "$work/image" &&
-                "$uprepo" add-target --repo "$work/image" "$work/bench-fw-1.0.bin" --hardware-id bench-hw-sec &&
-                "$uprepo" publish --repo "$work/image" &&
-                "$uprepo" director init --repo "$work/director"
+                make_repos "$work/image" "$work/director" bench-hw-sec "$work/bench-fw-1.0.bin"
 } >"$work/setup.log" 2>&1 || { cat "$work/setup.log" >&2; die "cannot make the repositories"; }
 
 # --- 1. Load --------------------------------------------------------------------
@@ -140,6 +99,7 @@ start_server "$db"
 timeout -s KILL $((TIME_LIMIT + 10)) "$client" $(client_args) --prefix CRASH --acked "$acked" \
         >"$work/durability.out" 2>&1 &
 client_pid=$!
+add_pid "$client_pid"
 # Every 20 ms: enough acknowledged, or the client ended.
 killed_at=
 i=0
@@ -155,10 +115,10 @@ while [ "$i" -lt $((TIME_LIMIT * 50)) ]; do
 done
 [ -n "$killed_at" ] || { kill -KILL "$server_pid"; killed_at=$(wc -l <"$acked" | tr -d ' '); }
 wait "$server_pid" 2>/dev/null
-server_pid=
+drop_pid "$server_pid"
 wait "$client_pid"
 client_rc=$?
-client_pid=
+drop_pid "$client_pid"
 sed 's/^/  /' "$work/durability.out"
 echo "  server killed (kill -9) when $killed_at manifests were acknowledged"
 [ "$client_rc" -eq 0 ] || die "the load client failed (exit $client_rc)"

@@ -36,36 +36,14 @@ REF_CPU=0.040
 REF_RSS_MB=25
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$top/build}
-server=$build/src/server/uptane-server
-uprepo=$build/src/repo/uptane-repo
-primaryd=$build/src/primaryd/uptane-primaryd
-rusage=$build/bench/bench_rusage
+# shellcheck source=SCRIPTDIR/../tests/lib/uptane-test.sh
+. "$top/tests/lib/uptane-test.sh"
+use_build "${1:-$top/build}"
 
-if [ ! -x "$server" ] || [ ! -x "$uprepo" ] || [ ! -x "$primaryd" ] || [ ! -x "$rusage" ]; then
-        [ -f "$build/build.ninja" ] || meson setup "$build" "$top" >/dev/null || exit 1
-        ninja -C "$build" >/dev/null || exit 1
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/uptane-bench-poll.XXXXXX")
-server_pid=
-daemon_pid=
-cleanup() {
-        [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null
-        [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null
-        wait 2>/dev/null
-        if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-die() {
-        echo "bench_poll: $*" >&2
-        for f in server.log once.log daemon.log; do
-                [ -s "$work/$f" ] && tail -5 "$work/$f" | sed "s|^|    $f: |" >&2
-        done
-        exit 1
-}
+test_init bench_poll
+build_if_missing "$server" "$uprepo" "$primaryd" "$rusage"
+work_init uptane-bench-poll
+die_logs="server.log once.log daemon.log"
 
 # cpu_s PID...: each process's CPU time (all its threads, also ended ones), in seconds
 cpu_s() {
@@ -93,62 +71,18 @@ count() {
 # --- Set-up ---------------------------------------------------------------------
 
 echo "bench-$$-token" >"$work/token"
-: >"$work/server.conf" # not /etc/uptane-server.conf
+img=$work/img dir=$work/dir
 {
         head -c 4096 /dev/urandom >"$work/fw-1.bin" &&
-                "$uprepo" init --repo "$work/img" &&
-                "$uprepo" add-target --repo "$work/img" "$work/fw-1.bin" --hardware-id pri-hw &&
-                "$uprepo" publish --repo "$work/img" &&
-                "$uprepo" director init --repo "$work/dir"
+                make_repos "$img" "$dir" pri-hw "$work/fw-1.bin"
 } >"$work/setup.log" 2>&1 || { cat "$work/setup.log" >&2; die "cannot make the repositories"; }
 
-"$server" --config "$work/server.conf" --listen-address 127.0.0.1 --port 0 --image "$work/img" \
-        --director "$work/dir" --database "$work/inv.sqlite" --provisioning-token-file "$work/token" \
-        --timeserver-key "$work/ts.key" >"$work/server.out" 2>"$work/server.log" &
-server_pid=$!
-i=0
-while ! grep -q '^listening on 127\.0\.0\.1 port [0-9]' "$work/server.out"; do
-        i=$((i + 1))
-        if [ "$i" -gt 100 ] || ! kill -0 "$server_pid" 2>/dev/null; then
-                die "uptane-server did not start"
-        fi
-        sleep 0.1
-done
-url=http://127.0.0.1:$(sed -n 's/^listening on 127\.0\.0\.1 port \([0-9]*\)$/\1/p' "$work/server.out")
+start_uptane_server "$img" "$dir" "$work/inv.sqlite" --timeserver-key "$work/ts.key" ||
+        die "uptane-server did not start"
 
 mkdir -p "$work/installed"
-cat >"$work/uptane.conf" <<EOF
-[vehicle]
-vin = VIN1
-ecu-serial = pri
-hardware-id = pri-hw
-
-[director]
-url = $url/director
-root = $work/dir/metadata/root.json
-provisioning-token-file = $work/token
-
-[image-repository]
-url = $url/image
-root = $work/img/metadata/root.json
-
-[time-server]
-url = $url/timeserver
-public-key = $work/ts.key.pub.json
-
-[storage]
-state-directory = $work/state
-cache-directory = $work/cache
-
-[package-manager]
-file-target-path = $work/installed/firmware.bin
-
-[control]
-bus = none
-
-[update]
-poll-interval = ${INTERVAL}s
-EOF
+vin=VIN1 state=$work/state cache=$work/cache target=$work/installed/firmware.bin
+write_primary_conf "$work/uptane.conf" "" "[update]" "poll-interval = ${INTERVAL}s"
 
 once() {
         UPTANE_LOG_TARGET=json "$primaryd" --config "$work/uptane.conf" --once >>"$work/once.log" 2>&1
@@ -201,6 +135,7 @@ ver_cpu=$1 ver_rss=$3
 
 UPTANE_LOG_TARGET=json "$primaryd" --config "$work/uptane.conf" >"$work/daemon.log" 2>&1 &
 daemon_pid=$!
+add_pid "$daemon_pid"
 # wait_checks N: until the daemon has ended N checks (up to date), or fail
 wait_checks() {
         deadline=$(($(date +%s) + $1 * INTERVAL + 30))
@@ -233,7 +168,7 @@ libs=$(awk '$6 ~ /\.so/ { print $6 }' "/proc/$daemon_pid/maps" | sort -u | wc -l
 kill -TERM "$daemon_pid"
 wait "$daemon_pid"
 daemon_rc=$?
-daemon_pid=
+drop_pid "$daemon_pid"
 [ "$daemon_rc" -eq 0 ] || echo "note: the daemon exited $daemon_rc after SIGTERM" >&2
 no_change=$(grep -c '"MESSAGE":"Up to date (no-change)"' "$work/daemon.log")
 

@@ -38,47 +38,24 @@ ROUNDS=${ROUNDS:-3}
 SIZE_MIB=${SIZE_MIB:-200}
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$top/build}
-server=$build/src/server/uptane-server
-uprepo=$build/src/repo/uptane-repo
-primaryd=$build/src/primaryd/uptane-primaryd
-rusage=$build/bench/bench_rusage
+# shellcheck source=SCRIPTDIR/../tests/lib/uptane-test.sh
+. "$top/tests/lib/uptane-test.sh"
+use_build "${1:-$top/build}"
 libdl=$build/bench/bench_download
 
-if [ ! -x "$server" ] || [ ! -x "$uprepo" ] || [ ! -x "$primaryd" ] || [ ! -x "$rusage" ] || [ ! -x "$libdl" ]; then
-        [ -f "$build/build.ninja" ] || meson setup "$build" "$top" >/dev/null || exit 1
-        ninja -C "$build" >/dev/null || exit 1
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/uptane-bench-pdl.XXXXXX")
-server_pid=
-cleanup() {
-        [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null
-        wait 2>/dev/null
-        if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-die() {
-        echo "bench_primaryd_download: $*" >&2
-        [ -s "$work/server.log" ] && tail -5 "$work/server.log" | sed 's/^/    server.log: /' >&2
-        exit 1
-}
+test_init bench_primaryd_download
+build_if_missing "$server" "$uprepo" "$primaryd" "$rusage" "$libdl"
+work_init uptane-bench-pdl
 
 # --- Set-up ---------------------------------------------------------------------
 
 echo "bench-$$-token" >"$work/token"
-: >"$work/server.conf" # not /etc/uptane-server.conf
 mkdir "$work/out" "$work/installed"
+img=$work/img dir=$work/dir
 {
         head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$work/big-a.bin" &&
                 head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$work/big-b.bin" &&
-                "$uprepo" init --repo "$work/img" &&
-                "$uprepo" add-target --repo "$work/img" "$work/big-a.bin" --hardware-id pri-hw &&
-                "$uprepo" add-target --repo "$work/img" "$work/big-b.bin" --hardware-id pri-hw &&
-                "$uprepo" publish --repo "$work/img" &&
-                "$uprepo" director init --repo "$work/dir"
+                make_repos "$img" "$dir" pri-hw "$work/big-a.bin" "$work/big-b.bin"
 } >"$work/setup.log" 2>&1 || { cat "$work/setup.log" >&2; die "cannot make the repositories"; }
 len=$(stat -c %s "$work/big-a.bin")
 declare -A sha256 sha512
@@ -88,49 +65,12 @@ for x in a b; do
 done
 rm -f "$work/big-a.bin" "$work/big-b.bin" # the repository has its own copies
 
-"$server" --config "$work/server.conf" --listen-address 127.0.0.1 --port 0 --image "$work/img" \
-        --director "$work/dir" --database "$work/inv.sqlite" --provisioning-token-file "$work/token" \
-        --timeserver-key "$work/ts.key" >"$work/server.out" 2>"$work/server.log" &
-server_pid=$!
-i=0
-while ! grep -q '^listening on 127\.0\.0\.1 port [0-9]' "$work/server.out"; do
-        i=$((i + 1))
-        if [ "$i" -gt 100 ] || ! kill -0 "$server_pid" 2>/dev/null; then
-                die "uptane-server did not start"
-        fi
-        sleep 0.1
-done
-url=http://127.0.0.1:$(sed -n 's/^listening on 127\.0\.0\.1 port \([0-9]*\)$/\1/p' "$work/server.out")
+start_uptane_server "$img" "$dir" "$work/inv.sqlite" --timeserver-key "$work/ts.key" ||
+        die "uptane-server did not start"
+url=$base
 
-cat >"$work/uptane.conf" <<EOF
-[vehicle]
-vin = VIN1
-ecu-serial = pri
-hardware-id = pri-hw
-
-[director]
-url = $url/director
-root = $work/dir/metadata/root.json
-provisioning-token-file = $work/token
-
-[image-repository]
-url = $url/image
-root = $work/img/metadata/root.json
-
-[time-server]
-url = $url/timeserver
-public-key = $work/ts.key.pub.json
-
-[storage]
-state-directory = $work/state
-cache-directory = $work/cache
-
-[package-manager]
-file-target-path = $work/installed/firmware.bin
-
-[control]
-bus = none
-EOF
+vin=VIN1 state=$work/state cache=$work/cache target=$work/installed/firmware.bin
+write_primary_conf "$work/uptane.conf"
 
 # Registers: nothing assigned yet.
 "$primaryd" --config "$work/uptane.conf" --once >"$work/first.log" 2>&1 ||

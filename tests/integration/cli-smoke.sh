@@ -4,40 +4,27 @@
 # runs init / refresh / download against it, once per key scheme.
 #
 #   tests/integration/cli-smoke.sh          (UPTANE_BUILD_DIR, default <repo>/build)
+#
+# Prints "ok - ..." / "not ok - ..." lines and last "cli-smoke: N passed, N
+# failed"; exits non-zero on any failure. KEEP_WORK=1 keeps the work directory.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo_root=$(cd "$here/../.." && pwd)
+# shellcheck source=SCRIPTDIR/../lib/uptane-test.sh
+. "$here/../lib/uptane-test.sh"
 build=${UPTANE_BUILD_DIR:-$repo_root/build}
 client=$build/src/tuf-client/uptane-tuf-client
 uprepo=$build/tests/tools/up-test-repo
 [ -x "$uprepo" ] || [ ! -x "$build/tests/up-test-repo" ] || uprepo=$build/tests/up-test-repo
 timeout_s=${CLIENT_TIMEOUT:-60}
 
-for bin in "$client" "$uprepo"; do
-        if [ ! -x "$bin" ]; then
-                echo "cli-smoke: $bin missing: build first (meson setup build && ninja -C build)" >&2
-                exit 1
-        fi
-done
+test_init cli-smoke
+require_bins "$client" "$uprepo"
 command -v python3 >/dev/null 2>&1 || { echo "cli-smoke: python3 required" >&2; exit 1; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/uptane-cli-smoke.XXXXXX")
-server_pid=
-cleanup() {
-        if [ -n "$server_pid" ]; then
-                kill "$server_pid" 2>/dev/null
-                wait "$server_pid" 2>/dev/null
-        fi
-        rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-fail() { failed=$((failed + 1)); echo "not ok - $1"; [ -f "$work/last.log" ] && sed 's/^/    /' "$work/last.log"; }
+work_init uptane-cli-smoke
+fail_details() { [ -f "$work/last.log" ] && sed 's/^/    /' "$work/last.log"; }
 
 # Run the client with a time limit; output goes to $work/last.log.
 run_client() {
@@ -46,19 +33,12 @@ run_client() {
 
 # The served tree: $work/www/<id>/{metadata,targets} for each repository.
 mkdir -p "$work/www"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$port" >"$work/http.log" 2>&1 &
-server_pid=$!
-i=0
-until python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/', timeout=2)" 2>/dev/null; do
-        i=$((i + 1))
-        if [ "$i" -gt 50 ]; then
-                echo "cli-smoke: http.server did not start" >&2
-                cat "$work/http.log" >&2
-                exit 1
-        fi
-        sleep 0.2
-done
+if ! start_http_server "$work/www"; then
+        echo "cli-smoke: http.server did not start" >&2
+        cat "$work/http.log" >&2
+        exit 1
+fi
+port=$http_port
 
 for scheme in ed25519 ecdsa-sha2-nistp256 rsassa-pss-sha256; do
         repo=$work/www/$scheme
@@ -145,5 +125,4 @@ EOF
         fi
 done
 
-echo "cli-smoke: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

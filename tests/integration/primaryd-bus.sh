@@ -17,17 +17,13 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo_root=$(cd "$here/../.." && pwd)
-build=${UPTANE_BUILD_DIR:-$repo_root/build}
-uptanectl=$build/src/uptanectl/uptanectl
-fake=$build/tests/tools/fake-primary-bus
+# shellcheck source=SCRIPTDIR/../lib/uptane-test.sh
+. "$here/../lib/uptane-test.sh"
+use_build "${UPTANE_BUILD_DIR:-$repo_root/build}"
 policy=$repo_root/systemd/org.uptane.Primary1.conf
 
-for f in "$uptanectl" "$fake"; do
-        if [ ! -x "$f" ]; then
-                echo "primaryd-bus: $f missing: build first (meson setup build && ninja -C build)" >&2
-                exit 1
-        fi
-done
+test_init primaryd-bus
+require_bins "$uptanectl" "$fake"
 for p in dbus-daemon dbus-send dbus-monitor; do
         if ! command -v "$p" >/dev/null 2>&1; then
                 echo "primaryd-bus: $p missing (scripts/install-deps.sh installs dbus and dbus-bin)" >&2
@@ -35,40 +31,13 @@ for p in dbus-daemon dbus-send dbus-monitor; do
         fi
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/uptane-primaryd-bus.XXXXXX")
-pids=""
-cleanup() {
-        for pid in $pids; do
-                kill "$pid" 2>/dev/null
-        done
-        if [ "${KEEP_WORK:-0}" = 1 ]; then
-                echo "primaryd-bus: work directory kept: $work" >&2
-        else
-                rm -rf "$work"
-        fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+work_init uptane-primaryd-bus
 
 # Dates in the expected output are UTC.
 TZ=UTC
 export TZ
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-skip() { echo "skip - $1"; }
-fail() {
-        failed=$((failed + 1))
-        echo "not ok - $1"
-        for f in "$work/out" "$work/err"; do
-                if [ -s "$f" ]; then
-                        printf '    %s: ' "$(basename "$f")"
-                        head -c 800 "$f" | tr '\n' '|'
-                        echo
-                fi
-        done
-}
+fail_details() { show_files 800 "$work/out" "$work/err"; }
 
 # Runs uptanectl with the arguments; $status, $work/out, $work/err.
 ctl() {
@@ -77,7 +46,8 @@ ctl() {
 }
 
 # check DESCRIPTION STATUS [FILE PATTERN]...: the last run exited with STATUS
-# and each FILE (out or err) has a line matching the fixed-string PATTERN.
+# and each FILE (out or err) has a line matching the fixed-string PATTERN
+# (this script's check, in place of the library's check NAME COMMAND...).
 check() {
         desc=$1 want=$2
         shift 2
@@ -95,31 +65,14 @@ check() {
         ok "$desc"
 }
 
-# wait_for FILE: until FILE exists and is not empty (5 s).
-wait_for() {
-        for _ in $(seq 50); do
-                [ -s "$1" ] && return 0
-                sleep 0.1
-        done
-        return 1
-}
-
-# start_bus NAME CONFIG: starts dbus-daemon; sets $bus_pid; the address is in $work/NAME.address.
-start_bus() {
-        dbus-daemon --config-file="$2" --nofork --print-address=1 >"$work/$1.address" 2>"$work/$1.log" &
-        bus_pid=$!
-        pids="$pids $bus_pid"
-        wait_for "$work/$1.address"
-}
-
 # start_fake LOGNAME [ARGS...]: starts fake-primary-bus; sets $fake_pid; 0 once it owns the name.
 start_fake() {
         log=$1
         shift
         "$fake" "$@" >"$work/$log.out" 2>"$work/$log.err" &
         fake_pid=$!
-        pids="$pids $fake_pid"
-        wait_for "$work/$log.out"
+        add_pid "$fake_pid"
+        wait_until 5 test -s "$work/$log.out"
 }
 
 # wait_exit PID: its exit status in $status (SIGKILL and 137 after 5 s).
@@ -131,6 +84,7 @@ wait_exit() {
         kill -KILL "$1" 2>/dev/null
         wait "$1"
         status=$?
+        drop_pid "$1"
 }
 
 # stop PID: SIGTERM, and its exit status in $status.
@@ -138,21 +92,6 @@ stop() {
         kill "$1"
         wait_exit "$1"
 }
-
-cat >"$work/session.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$work/session.sock</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
 
 # --- the command line, without any bus ---------------------------------------
 
@@ -171,12 +110,12 @@ check "no bus at the address: 69" 69 err "cannot connect to the bus at unix:path
 
 # --- a bus without the daemon -------------------------------------------------
 
-if ! start_bus session "$work/session.conf"; then
+if ! start_session_bus; then
         fail "dbus-daemon starts"
-        echo "primaryd-bus: $passed passed, $failed failed"
+        summary
         exit 1
 fi
-addr=unix:path=$work/session.sock
+addr=$bus_addr
 
 ctl --address "$addr" status
 check "daemon not running (--address): 69" 69 \
@@ -194,7 +133,7 @@ dbus-monitor --address "$addr" \
         "type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path='/org/uptane/Primary1'" \
         >"$work/monitor" 2>&1 &
 monitor_pid=$!
-pids="$pids $monitor_pid"
+add_pid "$monitor_pid"
 
 if start_fake fake "$addr"; then ok "fake-primary-bus owns the name"; else fail "fake-primary-bus owns the name"; fi
 main_fake=$fake_pid
@@ -360,7 +299,7 @@ else
   <include>$policy</include>
 </busconfig>
 EOF
-        start_bus system "$work/system.conf"
+        start_dbus system "$work/system.conf"
         sys=unix:path=$work/sys/bus.sock
 
         nobody "$fake" "$sys" >"$work/out" 2>"$work/err"
@@ -388,5 +327,4 @@ EOF
         stop "$fake_pid"
 fi
 
-echo "primaryd-bus: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -13,39 +13,14 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo_root=$(cd "$here/../.." && pwd)
-build=${UPTANE_BUILD_DIR:-$repo_root/build}
-primaryd=$build/src/primaryd/uptane-primaryd
+# shellcheck source=SCRIPTDIR/../lib/uptane-test.sh
+. "$here/../lib/uptane-test.sh"
+use_build "${UPTANE_BUILD_DIR:-$repo_root/build}"
 
-if [ ! -x "$primaryd" ]; then
-        echo "primaryd-config: $primaryd missing: build first (meson setup build && ninja -C build)" >&2
-        exit 1
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/uptane-primaryd-config.XXXXXX")
-cleanup() {
-        if [ "${KEEP_WORK:-0}" = 1 ]; then
-                echo "primaryd-config: work directory kept: $work" >&2
-        else
-                rm -rf "$work"
-        fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-fail() {
-        failed=$((failed + 1))
-        echo "not ok - $1"
-        for f in "$work/out" "$work/err"; do
-                if [ -s "$f" ]; then
-                        printf '    %s: ' "$(basename "$f")"
-                        head -c 600 "$f" | tr '\n' '|'
-                        echo
-                fi
-        done
-}
+test_init primaryd-config
+require_bins "$primaryd"
+work_init uptane-primaryd-config
+fail_details() { show_files 600 "$work/out" "$work/err"; }
 
 # Runs uptane-primaryd with the arguments; $status, $work/out, $work/err.
 run() {
@@ -146,5 +121,4 @@ else
         fail "conf/uptane.conf is stale: regenerate with --print-default-config"
 fi
 
-echo "primaryd-config: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -25,64 +25,27 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo_root=$(cd "$here/../.." && pwd)
-build=${UPTANE_BUILD_DIR:-$repo_root/build}
-primaryd=$build/src/primaryd/uptane-primaryd
-server=$build/src/server/uptane-server
-uprepo=$build/src/repo/uptane-repo
-uptanectl=$build/src/uptanectl/uptanectl
+# shellcheck source=SCRIPTDIR/../lib/uptane-test.sh
+. "$here/../lib/uptane-test.sh"
+use_build "${UPTANE_BUILD_DIR:-$repo_root/build}"
 catalog=$repo_root/systemd/uptane.catalog
 
-for bin in "$primaryd" "$server" "$uprepo" "$uptanectl"; do
-        if [ ! -x "$bin" ]; then
-                echo "primaryd: $bin missing: build first (meson setup build && ninja -C build)" >&2
-                exit 1
-        fi
-done
-for tool in sqlite3 python3 timeout cmp; do
-        if ! command -v "$tool" >/dev/null 2>&1; then
-                echo "primaryd: skipped: $tool is required" >&2
-                exit 77
-        fi
-done
+test_init primaryd
+require_bins "$primaryd" "$server" "$uprepo" "$uptanectl"
+require_tools sqlite3 python3 timeout cmp
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/uptane-primaryd-test.XXXXXX")
+work_init uptane-primaryd-test
 mkdir "$work/log"
-pids=""
-cleanup() {
-        for pid in $pids; do
-                kill -KILL "$pid" 2>/dev/null
-                wait "$pid" 2>/dev/null
-        done
-        if [ "${KEEP_WORK:-0}" = 1 ]; then
-                echo "primaryd: work directory kept: $work" >&2
-        else
-                rm -rf "$work"
-        fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
-passed=0
-failed=0
 log=/dev/null # the JSON log of the last daemon run
 shown_log=
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-skip() { echo "skip - $1"; }
-fail() {
-        failed=$((failed + 1))
-        echo "not ok - $1"
-        # the daemon's messages, once per log
+# on a failure, the daemon's messages, once per log
+fail_details() {
         if [ -s "$log" ] && [ "$log" != "$shown_log" ]; then
                 shown_log=$log
                 echo "    $(basename "$log"):"
                 sed -n 's/^{"MESSAGE":"\([^"]*\)".*/      \1/p' "$log" | tail -n 8
         fi
-}
-# check NAME COMMAND...: ok when the command succeeds
-check() {
-        name=$1
-        shift
-        if "$@" >/dev/null 2>&1; then ok "$name"; else fail "$name"; fi
 }
 # check_rc NAME WANT: the last run's exit status ($rc) is WANT
 check_rc() {
@@ -107,16 +70,6 @@ events() {
 # at_least FILE EVENT N: FILE has N or more EVENT entries
 at_least() {
         [ "$(events "$1" "$2")" -ge "$3" ]
-}
-# wait_until SECONDS COMMAND...: until COMMAND succeeds (polls every 0.1 s)
-wait_until() {
-        _n=$(($1 * 10))
-        shift
-        while ! "$@" >/dev/null 2>&1; do
-                _n=$((_n - 1))
-                [ "$_n" -gt 0 ] || return 1
-                sleep 0.1
-        done
 }
 # sql QUERY: on the inventory (the server is running: WAL)
 sql() {
@@ -166,65 +119,19 @@ setup() {
 if ! setup >"$work/setup.log" 2>&1; then
         sed 's/^/    /' "$work/setup.log"
         fail "setup: repositories"
-        echo "primaryd: $passed passed, $failed failed"
+        summary
         exit 1
 fi
 
-"$server" --config "$work/server.conf" --listen-address 127.0.0.1 --port 0 --image "$img" --director "$dir" \
-        --database "$db" --provisioning-token-file "$work/token" --timeserver-key "$work/ts.key" \
-        >"$work/server.out" 2>"$work/server.log" &
-server_pid=$!
-pids="$pids $server_pid"
-if ! wait_until 10 grep -q '^listening on 127\.0\.0\.1 port [0-9]' "$work/server.out"; then
+if ! start_uptane_server "$img" "$dir" "$db" --timeserver-key "$work/ts.key"; then
         sed 's/^/    /' "$work/server.log"
         fail "uptane-server starts"
-        echo "primaryd: $passed passed, $failed failed"
+        summary
         exit 1
 fi
-port=$(sed -n 's/^listening on 127\.0\.0\.1 port \([0-9]*\)$/\1/p' "$work/server.out")
-base=http://127.0.0.1:$port
 
-# write_conf FILE [IMAGE-URL] [LINES...]: the daemon's configuration, LINES appended
-write_conf() {
-        _file=$1
-        _iurl=${2:-$base/image}
-        shift
-        [ $# -gt 0 ] && shift
-        cat >"$_file" <<EOF
-[vehicle]
-vin = $vin
-ecu-serial = pri
-hardware-id = pri-hw
-
-[director]
-url = $base/director
-root = $dir/metadata/root.json
-provisioning-token-file = $work/token
-
-[image-repository]
-url = $_iurl
-root = $img/metadata/root.json
-
-[time-server]
-url = $base/timeserver
-public-key = $work/ts.key.pub.json
-
-[storage]
-state-directory = $state
-cache-directory = $cache
-
-[package-manager]
-file-target-path = $target
-
-[control]
-bus = none
-EOF
-        for _line in "$@"; do
-                printf '%s\n' "$_line" >>"$_file"
-        done
-}
 conf=$work/uptane.conf
-write_conf "$conf"
+write_primary_conf "$conf"
 
 # pd NAME [VAR=VALUE...]: uptane-primaryd --once with $conf; exit status in $rc, JSON log in $log
 pd() {
@@ -382,7 +289,7 @@ assign fw-2.bin
 attacks_before=$(attacks_max)
 if attack director-mitm-image --repo "$dir" --image-repo "$img" --vin "$vin" fw-2.bin; then
         pd 3.1
-        expect_attack "3.1 director-mitm-image" arbitrary-software "$work/fw-1.bin" "" fw-2.bin
+        expect_attack "3.1 director-mitm-image" arbitrary-software "$work/fw-1.bin" director fw-2.bin
         check "3.1 director-mitm-image: refused for the image's hash" \
                 grep -q 'image fw-2.bin refused: length or hash does not match' "$log"
         attack undo director-mitm-image --repo "$dir"
@@ -452,7 +359,7 @@ fi
 # slow-retrieval: uptane-server trickles the Image repository at 16 bytes/s;
 # the daemon gives up below 1 KiB/s for 2 s.
 slow_conf=$work/uptane-slow.conf
-write_conf "$slow_conf" "" "[download]" "min-bytes-per-second = 1K" "min-speed-window = 2s"
+write_primary_conf "$slow_conf" "" "[download]" "min-bytes-per-second = 1K" "min-speed-window = 2s"
 attacks_before=$(attacks_max)
 if attack slow-retrieval --repo "$img" --size 16; then
         t0=$(date +%s)
@@ -584,11 +491,11 @@ os.rename(portfile + ".tmp", portfile)
 s.serve_forever()
 EOF
 python3 "$work/rangeserver.py" "$img" "$work/range.port" "$work/range.log" 2>"$work/range.err" &
-pids="$pids $!"
+add_pid $!
 range_conf=
 if wait_until 10 test -s "$work/range.port"; then
         range_conf=$work/uptane-range.conf
-        write_conf "$range_conf" "http://127.0.0.1:$(cat "$work/range.port")/image"
+        write_primary_conf "$range_conf" "http://127.0.0.1:$(cat "$work/range.port")/image"
 else
         fail "the range-capable image server starts"
         sed 's/^/    /' "$work/range.err"
@@ -675,14 +582,14 @@ check "after kill -9 at install-done: .previous holds fw-9.bin" same "$target.pr
 # --- 5. Configuration and state errors ----------------------------------------------
 
 bad=$work/bad.conf
-write_conf "$bad" "" "[update]" "poll-interval = 5s" "no-such-key = 1"
+write_primary_conf "$bad" "" "[update]" "poll-interval = 5s" "no-such-key = 1"
 badline=$(grep -n '^no-such-key' "$bad" | cut -d: -f1)
 pd_conf "$bad" bad-config
 check_rc "an unknown key: exit 78" 78
 check "an unknown key: the message names $bad:$badline and the key" grep -q "bad\.conf:$badline:.*no-such-key" "$log"
 
 noroot=$work/noroot.conf
-write_conf "$noroot"
+write_primary_conf "$noroot"
 sed -i -e "s|^root = $dir/metadata/root.json|root = $work/missing/root.json|" \
         -e "s|^state-directory = .*|state-directory = $work/state-noroot|" "$noroot"
 pd_conf "$noroot" no-root
@@ -691,7 +598,7 @@ check "a missing initial root: the message names the file" grep -q "$work/missin
 
 # No server where the configuration points (port 1 refuses): a temporary failure.
 down=$work/down.conf
-write_conf "$down"
+write_primary_conf "$down"
 sed -i "s|$base/|http://127.0.0.1:1/|" "$down"
 pd_conf "$down" server-down
 check_rc "the servers unreachable: exit 75" 75
@@ -713,39 +620,18 @@ with open(out, "a", buffering=1) as f:
                 f.write(line + "\n")
 EOF
 python3 "$work/notify.py" "$work/notify.sock" "$work/notify" 2>"$work/notify.err" &
-pids="$pids $!"
+add_pid $!
 wait_until 10 test -S "$work/notify.sock" || fail "the notify socket listener starts"
 
 bus_addr=
 if command -v dbus-daemon >/dev/null 2>&1; then
-        cat >"$work/session.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$work/session.sock</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-        dbus-daemon --config-file="$work/session.conf" --nofork --print-address=1 >"$work/bus.address" \
-                2>"$work/bus.log" &
-        pids="$pids $!"
-        if wait_until 10 test -s "$work/bus.address"; then
-                bus_addr=unix:path=$work/session.sock
-        else
-                fail "dbus-daemon starts"
-        fi
+        start_session_bus || { bus_addr=; fail "dbus-daemon starts"; }
 else
         skip "uptanectl against the daemon: dbus-daemon is missing"
 fi
 
 dconf=$work/daemon.conf
-write_conf "$dconf" "" "[update]" "poll-interval = 1h"
+write_primary_conf "$dconf" "" "[update]" "poll-interval = 1h"
 [ -n "$bus_addr" ] && sed -i 's/^bus = none$/bus = user/' "$dconf"
 dlog=$work/log/daemon.log
 log=$dlog
@@ -753,7 +639,7 @@ env UPTANE_LOG_TARGET=json NOTIFY_SOCKET="$work/notify.sock" \
         DBUS_SESSION_BUS_ADDRESS="${bus_addr:-unix:path=$work/no-bus.sock}" \
         "$primaryd" --config "$dconf" 2>"$dlog" &
 daemon_pid=$!
-pids="$pids $daemon_pid"
+add_pid "$daemon_pid"
 check "daemon: READY=1 sent" wait_until 10 grep -qx 'READY=1' "$work/notify"
 check "daemon: STATUS= sent" grep -q '^STATUS=.' "$work/notify"
 check "daemon: the first cycle ends (up-to-date)" wait_until 30 has "$dlog" up-to-date
@@ -825,13 +711,7 @@ else
         sleep 0.5
 fi
 check "daemon: the cycle is in flight (no end logged)" test "$(events "$dlog" up-to-date)" -le "$checks"
-(sleep 5; kill -KILL "$daemon_pid") >/dev/null 2>&1 &
-watchdog=$!
-kill -TERM "$daemon_pid"
-wait "$daemon_pid"
-rc=$?
-kill "$watchdog" 2>/dev/null
-wait "$watchdog" 2>/dev/null
+stop_pid "$daemon_pid" TERM 5
 check "daemon: SIGTERM during a cycle stops it within 5 s" test "$rc" != 137
 check_rc "daemon: SIGTERM exit status 0" 0
 check "daemon: the cycle was parked" grep -q 'Stopping (signal 15): parking the update cycle' "$dlog"

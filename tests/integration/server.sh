@@ -14,57 +14,22 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo_root=$(cd "$here/../.." && pwd)
-build=${UPTANE_BUILD_DIR:-$repo_root/build}
-server=$build/src/server/uptane-server
-uprepo=$build/src/repo/uptane-repo
-vehicle=$build/tests/tools/up-test-vehicle
+# shellcheck source=SCRIPTDIR/../lib/uptane-test.sh
+. "$here/../lib/uptane-test.sh"
+use_build "${UPTANE_BUILD_DIR:-$repo_root/build}"
 
-for bin in "$server" "$uprepo" "$vehicle"; do
-        if [ ! -x "$bin" ]; then
-                echo "server: $bin missing: build first (meson setup build && ninja -C build)" >&2
-                exit 1
-        fi
-done
-for tool in curl sqlite3; do
-        if ! command -v "$tool" >/dev/null 2>&1; then
-                echo "server: skipped: $tool is required" >&2
-                exit 77
-        fi
-done
+test_init server
+require_bins "$server" "$uprepo" "$vehicle"
+require_tools curl sqlite3
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/uptane-server-test.XXXXXX")
-server_pid=
-cleanup() {
-        if [ -n "$server_pid" ]; then
-                kill -KILL "$server_pid" 2>/dev/null
-                wait "$server_pid" 2>/dev/null
-        fi
-        if [ "${KEEP_WORK:-0}" = 1 ]; then
-                echo "server: work directory kept: $work" >&2
-        else
-                rm -rf "$work"
-        fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-fail() {
-        failed=$((failed + 1))
-        echo "not ok - $1"
+work_init uptane-server-test
+# on a failure, the server's reply
+fail_details() {
         if [ -s "$work/body" ]; then
                 printf '    reply: '
                 head -c 300 "$work/body" | tr '\n' ' '
                 echo
         fi
-}
-# check NAME COMMAND...: ok when the command succeeds
-check() {
-        name=$1
-        shift
-        if "$@" >/dev/null 2>&1; then ok "$name"; else fail "$name"; fi
 }
 
 img=$work/image
@@ -132,35 +97,18 @@ manifest() {
 
 # --- The server ---------------------------------------------------------------
 
+# start_server: on $img, $dir, $db; sets server_pid, port, base
 start_server() {
-        : >"$work/server.out"
-        "$server" --config "$work/server.conf" --listen-address 127.0.0.1 --port 0 --image "$img" \
-                --director "$dir" --database "$db" --provisioning-token-file "$work/token" \
-                --timeserver-key "$work/time.key" >"$work/server.out" 2>>"$work/server.log" &
-        server_pid=$!
-        i=0
-        while ! grep -q '^listening on 127\.0\.0\.1 port [0-9]' "$work/server.out"; do
-                i=$((i + 1))
-                if [ "$i" -gt 100 ] || ! kill -0 "$server_pid" 2>/dev/null; then
-                        echo "server: uptane-server did not start:" >&2
-                        sed 's/^/    /' "$work/server.log" >&2
-                        return 1
-                fi
-                sleep 0.1
-        done
-        port=$(sed -n 's/^listening on 127\.0\.0\.1 port \([0-9]*\)$/\1/p' "$work/server.out")
-        base=http://127.0.0.1:$port
+        if ! start_uptane_server "$img" "$dir" "$db" --timeserver-key "$work/time.key"; then
+                echo "server: uptane-server did not start:" >&2
+                sed 's/^/    /' "$work/server.log" >&2
+                return 1
+        fi
 }
 
 # stop_server SIGNAL: sends SIGNAL and waits (10 s at most, then SIGKILL); exit status in $rc
 stop_server() {
-        (sleep 10; kill -KILL "$server_pid") >/dev/null 2>&1 &
-        watchdog=$!
-        kill "-$1" "$server_pid" 2>/dev/null
-        wait "$server_pid"
-        rc=$?
-        kill "$watchdog" 2>/dev/null
-        wait "$watchdog" 2>/dev/null
+        stop_pid "$server_pid" "$1" 10
         server_pid=
 }
 
@@ -169,11 +117,7 @@ stop_server() {
 setup() {
         head -c 3000 /dev/urandom >"$work/fw-1.0.bin" &&
                 head -c 5000 /dev/urandom >"$work/fw-2.0.bin" &&
-                "$uprepo" init --repo "$img" &&
-                "$uprepo" add-target --repo "$img" "$work/fw-1.0.bin" --hardware-id hw-sec &&
-                "$uprepo" add-target --repo "$img" "$work/fw-2.0.bin" --hardware-id hw-sec &&
-                "$uprepo" publish --repo "$img" &&
-                "$uprepo" director init --repo "$dir" &&
+                make_repos "$img" "$dir" hw-sec "$work/fw-1.0.bin" "$work/fw-2.0.bin" &&
                 "$vehicle" keygen "$keys" pri sec ghost &&
                 "$vehicle" registration "$keys" "$vin" pri pri:hw-pri sec:hw-sec >"$work/reg.json" &&
                 # another key for sec, with the Primary's own key (a forged report)
@@ -191,7 +135,7 @@ setup() {
 if ! setup >"$work/setup.log" 2>&1; then
         sed 's/^/    /' "$work/setup.log"
         fail "setup: repositories and keys"
-        echo "server: $passed passed, $failed failed"
+        summary
         exit 1
 fi
 sha1=$(sha256sum "$work/fw-1.0.bin" | cut -d' ' -f1)
@@ -200,7 +144,7 @@ old=$(printf 'old image' | sha256sum | cut -d' ' -f1)
 
 if ! start_server; then
         fail "uptane-server starts"
-        echo "server: $passed passed, $failed failed"
+        summary
         exit 1
 fi
 ok "uptane-server listens on 127.0.0.1 port $port"
@@ -623,5 +567,4 @@ check "the error names file:line of the port" grep -q "bad2\.conf:2:" "$work/bad
 : >"$work/body"
 check "the server logged no errors" test "$(grep -c -E ': (error|crit|alert|emerg): ' "$work/server.log")" = 0
 
-echo "server: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
