@@ -158,7 +158,7 @@ END {
         printf "  %-38s %8.3f s   (rounds:%s)\n", "curl -o + openssl dgst sha256, sha512", best["curl+ossl"], all["curl+ossl"]
         printf "  %-38s %8.3f s   (rounds:%s)\n", "libuptane up_image_download()", best["lib"], all["lib"]
         printf "  %-38s %8.3f s   (rounds:%s)\n", "uptane-primaryd download phase", best["phase"], all["phase"]
-        printf "  %-38s %8.3f s   (rounds:%s)\n", "uptane-primaryd install (copy, fsync)", best["install"], all["install"]
+        printf "  %-38s %8.3f s   (rounds:%s)\n", "uptane-primaryd install (into place)  ", best["install"], all["install"]
         printf "  %-38s %8.3f s   (CPU %.3f s)\n", "uptane-primaryd --once, whole cycle", best["cycle"], cpu
         r = best["phase"] / best["curl"]
         printf "ratio download phase / curl -o    %5.2fx%s\n", r, (r > 1.15 ? "  (goal: <= 1.15x)" : "  (goal <= 1.15x: met)")

@@ -31,6 +31,11 @@ typedef struct UpHasher UpHasher;
 int up_hasher_new(UpHasher **ret);
 int up_hasher_new_algs(unsigned algs, UpHasher **ret);
 int up_hasher_update(UpHasher *h, const void *data, size_t len);
+/* Hashes the slowest algorithm on a helper thread (started here, joined by
+ * up_hasher_free()) while the caller's thread hashes the others, for blocks
+ * of 64 KiB and more: for large images on more than one core. The digests
+ * are the same; a hasher of one algorithm is left as it is. */
+int up_hasher_set_parallel(UpHasher *h);
 /* Digest so far for alg (the hasher stays usable). */
 int up_hasher_peek(UpHasher *h, UpHashAlg alg, uint8_t *ret);
 UpHasher *up_hasher_free(UpHasher *h);

@@ -1,13 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "uptane/hash.h"
 #include "util.h"
 
+/* Blocks at least this large go to the helper thread in parallel mode. */
+#define PARALLEL_MIN_BLOCK (64u * 1024u)
+
+typedef enum HelperState { HELPER_IDLE, HELPER_WORK, HELPER_DONE, HELPER_QUIT } HelperState;
+
 struct UpHasher {
         EVP_MD_CTX *ctx[_UP_HASH_MAX];
         EVP_MD_CTX *scratch; /* peek finalizes a copy, never the live context */
+
+        /* Parallel mode: one algorithm is hashed on a helper thread while the
+         * caller's thread hashes the others, block by block. */
+        bool parallel;
+        UpHashAlg helper_alg;
+        pthread_t helper;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        HelperState state;
+        const void *block;
+        size_t block_len;
+        int block_result;
 };
 
 static const char *const hash_alg_names[_UP_HASH_MAX] = {
@@ -70,9 +88,75 @@ int up_hash_buffer(UpHashAlg alg, const void *data, size_t len, uint8_t *ret) {
         return 0;
 }
 
+static void *helper_main(void *userdata) {
+        UpHasher *h = userdata;
+
+        pthread_mutex_lock(&h->lock);
+        for (;;) {
+                while (h->state != HELPER_WORK && h->state != HELPER_QUIT)
+                        pthread_cond_wait(&h->cond, &h->lock);
+                if (h->state == HELPER_QUIT)
+                        break;
+                pthread_mutex_unlock(&h->lock);
+                int r = EVP_DigestUpdate(h->ctx[h->helper_alg], h->block, h->block_len) == 1 ? 0 : -EIO;
+                pthread_mutex_lock(&h->lock);
+                h->block_result = r;
+                h->state = HELPER_DONE;
+                pthread_cond_broadcast(&h->cond);
+        }
+        pthread_mutex_unlock(&h->lock);
+        return NULL;
+}
+
+static void stop_helper(UpHasher *h) {
+        if (!h->parallel)
+                return;
+        pthread_mutex_lock(&h->lock);
+        h->state = HELPER_QUIT;
+        pthread_cond_broadcast(&h->cond);
+        pthread_mutex_unlock(&h->lock);
+        pthread_join(h->helper, NULL);
+        pthread_cond_destroy(&h->cond);
+        pthread_mutex_destroy(&h->lock);
+        h->parallel = false;
+}
+
+int up_hasher_set_parallel(UpHasher *h) {
+        int n = 0, r;
+
+        if (!h)
+                return -EINVAL;
+        if (h->parallel)
+                return 0;
+        for (UpHashAlg a = 0; a < _UP_HASH_MAX; a++)
+                if (h->ctx[a]) {
+                        n++;
+                        h->helper_alg = a; /* the last one: sha512, the slowest */
+                }
+        if (n < 2)
+                return 0; /* nothing to share */
+        if (pthread_mutex_init(&h->lock, NULL) != 0)
+                return -ENOMEM;
+        if (pthread_cond_init(&h->cond, NULL) != 0) {
+                pthread_mutex_destroy(&h->lock);
+                return -ENOMEM;
+        }
+        h->state = HELPER_IDLE;
+        r = -pthread_create(&h->helper, NULL, helper_main, h);
+        if (r < 0) {
+                pthread_cond_destroy(&h->cond);
+                pthread_mutex_destroy(&h->lock);
+                return r;
+        }
+        h->parallel = true;
+        return 0;
+}
+
 UpHasher *up_hasher_free(UpHasher *h) {
         if (!h)
                 return NULL;
+
+        stop_helper(h);
 
         for (size_t i = 0; i < ELEMENTSOF(h->ctx); i++)
                 EVP_MD_CTX_free(h->ctx[i]);
@@ -118,9 +202,37 @@ int up_hasher_new_algs(unsigned algs, UpHasher **ret) {
         return 0;
 }
 
+static int update_parallel(UpHasher *h, const void *data, size_t len) {
+        int r = 0;
+
+        pthread_mutex_lock(&h->lock);
+        h->block = data;
+        h->block_len = len;
+        h->state = HELPER_WORK;
+        pthread_cond_broadcast(&h->cond);
+        pthread_mutex_unlock(&h->lock);
+
+        for (UpHashAlg a = 0; a < _UP_HASH_MAX; a++)
+                if (h->ctx[a] && a != h->helper_alg && EVP_DigestUpdate(h->ctx[a], data, len) != 1)
+                        r = -EIO;
+
+        /* The caller's buffer must outlive the helper's use of it. */
+        pthread_mutex_lock(&h->lock);
+        while (h->state != HELPER_DONE)
+                pthread_cond_wait(&h->cond, &h->lock);
+        h->state = HELPER_IDLE;
+        if (r >= 0)
+                r = h->block_result;
+        pthread_mutex_unlock(&h->lock);
+        return r;
+}
+
 int up_hasher_update(UpHasher *h, const void *data, size_t len) {
         if (!h || (!data && len > 0))
                 return -EINVAL;
+
+        if (h->parallel && len >= PARALLEL_MIN_BLOCK)
+                return update_parallel(h, data, len);
 
         for (size_t i = 0; i < ELEMENTSOF(h->ctx); i++)
                 if (h->ctx[i] && EVP_DigestUpdate(h->ctx[i], data, len) != 1)

@@ -118,6 +118,54 @@ START_TEST(test_peek_then_continue) {
 }
 END_TEST
 
+/* Parallel mode gives the same digests, whatever the block sizes (small
+ * blocks stay on the caller's thread, large ones are shared). */
+START_TEST(test_parallel_equals_sequential) {
+        static const size_t blocks[] = { 1, 65535, 65536, 300000, 7, 1 << 20, 64 * 1024 + 1, 0, 3 };
+        size_t total = 0;
+        uint8_t *data;
+        UpHasher *seq, *par, *one;
+
+        for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+                total += blocks[i];
+        data = malloc(total);
+        ck_assert_ptr_nonnull(data);
+        for (size_t i = 0; i < total; i++)
+                data[i] = (uint8_t) (i * 131 + (i >> 9));
+        ck_assert_int_eq(up_hasher_new(&seq), 0);
+        ck_assert_int_eq(up_hasher_new(&par), 0);
+        ck_assert_int_eq(up_hasher_set_parallel(par), 0);
+        ck_assert_int_eq(up_hasher_set_parallel(par), 0); /* once is enough */
+        ck_assert_int_eq(up_hasher_new_algs(UP_HASH_BIT(UP_HASH_SHA256), &one), 0);
+        ck_assert_int_eq(up_hasher_set_parallel(one), 0); /* nothing to share: stays sequential */
+        for (size_t i = 0, off = 0; i < sizeof(blocks) / sizeof(blocks[0]); off += blocks[i], i++) {
+                ck_assert_int_eq(up_hasher_update(seq, data + off, blocks[i]), 0);
+                ck_assert_int_eq(up_hasher_update(par, data + off, blocks[i]), 0);
+                ck_assert_int_eq(up_hasher_update(one, data + off, blocks[i]), 0);
+        }
+        for (UpHashAlg a = 0; a < _UP_HASH_MAX; a++) {
+                uint8_t x[UP_HASH_MAX_SIZE], y[UP_HASH_MAX_SIZE], z[UP_HASH_MAX_SIZE];
+
+                ck_assert_int_eq(up_hasher_peek(seq, a, x), 0);
+                ck_assert_int_eq(up_hasher_peek(par, a, y), 0);
+                ck_assert_int_eq(up_hash_buffer(a, data, total, z), 0);
+                ck_assert(memcmp(x, y, up_hash_alg_size(a)) == 0);
+                ck_assert(memcmp(x, z, up_hash_alg_size(a)) == 0);
+        }
+        {
+                uint8_t x[UP_HASH_MAX_SIZE], z[UP_HASH_MAX_SIZE];
+                ck_assert_int_eq(up_hasher_peek(one, UP_HASH_SHA256, x), 0);
+                ck_assert_int_eq(up_hash_buffer(UP_HASH_SHA256, data, total, z), 0);
+                ck_assert(memcmp(x, z, 32) == 0);
+                ck_assert_int_eq(up_hasher_peek(one, UP_HASH_SHA512, x), -EINVAL);
+        }
+        up_hasher_free(seq);
+        up_hasher_free(par); /* joins the helper thread */
+        up_hasher_free(one);
+        free(data);
+}
+END_TEST
+
 START_TEST(test_hex_roundtrip) {
         uint8_t data[256];
         char hex[2 * sizeof(data) + 1];
@@ -195,6 +243,7 @@ static Suite *hash_suite(void) {
         tcase_add_test(tc, test_known_vectors);
         tcase_add_test(tc, test_streaming_equals_oneshot);
         tcase_add_test(tc, test_peek_then_continue);
+        tcase_add_test(tc, test_parallel_equals_sequential);
         tcase_add_test(tc, test_hex_roundtrip);
         tcase_add_test(tc, test_hex_rejects);
         tcase_add_test(tc, test_memeq);
