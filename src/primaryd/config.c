@@ -86,6 +86,12 @@ static const char *const package_manager_names[_PACKAGE_MANAGER_MAX + 1] = {
         [PACKAGE_MANAGER_OSTREE] = "ostree",
 };
 
+static const char *const reboot_mode_names[] = {
+        [REBOOT_COMMAND] = "command",
+        [REBOOT_REPORT] = "report",
+        NULL,
+};
+
 static const char *const control_bus_names[] = {
         [CONTROL_BUS_SYSTEM] = "system",
         [CONTROL_BUS_USER] = "user",
@@ -167,6 +173,10 @@ static const ConfigKey keys[] = {
           .doc = "type = ostree: URL of the ostree repository to pull commits from; required then." },
         { "package-manager", "reboot-command", CONFIG_COMMAND, FIELD(reboot_command), "/usr/bin/systemctl reboot",
           .doc = "Command run to reboot into an installed image." },
+        { "package-manager", "reboot", CONFIG_ENUM, FIELD(reboot_mode), "command",
+          .choices = reboot_mode_names,
+          .doc = "After an install that needs a reboot: command (run reboot-command) or report (only say "
+                 "\"reboot needed\" in the journal and on D-Bus, and let someone else reboot)." },
 
         { "control", "bus", CONFIG_ENUM, FIELD(control_bus), "system",
           .choices = control_bus_names,

@@ -32,6 +32,12 @@ typedef enum PackageManagerType {
         _PACKAGE_MANAGER_INVALID = -EINVAL,
 } PackageManagerType;
 
+typedef enum RebootMode {
+        REBOOT_COMMAND,
+        REBOOT_REPORT,
+        _REBOOT_MODE_MAX,
+} RebootMode;
+
 typedef enum ControlBus {
         CONTROL_BUS_SYSTEM,
         CONTROL_BUS_USER,
@@ -79,6 +85,7 @@ typedef struct PrimaryConfig {
         char *ostree_sysroot;
         char *ostree_remote_url;
         char *reboot_command;
+        int reboot_mode; /* RebootMode */
         /* [control] */
         int control_bus; /* ControlBus */
 

@@ -15,6 +15,8 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,6 +126,60 @@ static void crash_point(const char *name) {
                 (void) raise(SIGKILL);
 }
 
+/* The boot this install belongs to: a pending install that needs a reboot is
+ * settled only in another boot. UPTANE_TEST_BOOT_ID stands in for the
+ * kernel's in tests (a simulated reboot). */
+static int current_boot_id(char ret[64]) {
+        const char *fake = getenv("UPTANE_TEST_BOOT_ID");
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t len;
+        int r;
+
+        if (fake && *fake) {
+                snprintf(ret, 64, "%s", fake);
+                return 0;
+        }
+        r = up_read_file("/proc/sys/kernel/random/boot_id", 63, &data, &len);
+        if (r < 0)
+                return r;
+        while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == ' '))
+                len--;
+        snprintf(ret, 64, "%.*s", (int) len, (const char *) data);
+        return 0;
+}
+
+static bool pending_waits_for_reboot(Daemon *d) {
+        struct json_object *pending = state_get_object(&d->state, "pending"), *v;
+        char boot[64];
+
+        if (!pending || !json_object_object_get_ex(pending, "boot_id", &v) || current_boot_id(boot) < 0)
+                return false;
+        return strcmp(json_object_get_string(v), boot) == 0;
+}
+
+/* [package-manager] reboot-command, split on blanks (reboot = report: none). */
+static int run_reboot_command(Daemon *d) {
+        _cleanup_free_ char *copy = d->config.reboot_command ? strdup(d->config.reboot_command) : NULL;
+        char *argv[32], *save = NULL;
+        size_t n = 0;
+        pid_t pid;
+        int status, r;
+
+        if (!copy || d->config.reboot_mode == REBOOT_REPORT)
+                return 0;
+        for (char *w = strtok_r(copy, " \t", &save); w && n < ELEMENTSOF(argv) - 1; w = strtok_r(NULL, " \t", &save))
+                argv[n++] = w;
+        argv[n] = NULL;
+        if (n == 0)
+                return 0;
+        r = -posix_spawn(&pid, argv[0], NULL, NULL, argv, environ);
+        if (r < 0)
+                return r;
+        if (waitpid(pid, &status, 0) < 0)
+                return -errno;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
 /* --- 0. An install a restart interrupted ------------------------------------------------------------- */
 
 static int record_outcome(Cycle *c, const char *target, const InstallOutcome *o) {
@@ -180,6 +236,10 @@ static CycleResult settle_pending(Cycle *c) {
 
         if (!state_get_image(&d->state, "pending", &pending))
                 return CYCLE_UP_TO_DATE;
+        if (pending_waits_for_reboot(d)) {
+                daemon_set_result(d, "reboot needed: %s", pending.name);
+                return CYCLE_UP_TO_DATE;
+        }
         f.target = pending.name;
         r = d->pm->ops->finalize(d->pm, &pending, &o);
         if (r == -EAGAIN) {
@@ -600,6 +660,22 @@ static int download(Cycle *c, const UpDirectorTarget *t, const UpTargetInfo *ima
         return 0;
 }
 
+static int fetch_progress(void *userdata, uint64_t done, uint64_t total) {
+        Cycle *c = userdata;
+
+        daemon_set_progress(c->d, done, total);
+        return cancelled(c) ? 1 : 0;
+}
+
+/* The package manager gets the content itself (an OSTree pull by checksum). */
+static int fetch_by_package_manager(Cycle *c, const UpDirectorTarget *t) {
+        Daemon *d = c->d;
+
+        c->mirror = d->pm->ops->name;
+        daemon_set_state(d, "downloading");
+        return d->pm->ops->fetch(d->pm, t, fetch_progress, c);
+}
+
 /* --- 5. Install ------------------------------------------------------------------------------------- */
 
 static struct json_object *hashes_json(const UpDirectorTarget *t) {
@@ -611,6 +687,36 @@ static struct json_object *hashes_json(const UpDirectorTarget *t) {
                 json_object_object_add(o, up_hash_alg_name(t->hashes[i].alg), json_object_new_string(hex));
         }
         return o;
+}
+
+/* Installed for the next boot: the pending record gets this boot's id, and
+ * finalize() tells in the next boot whether the new image really booted. */
+static CycleResult wait_for_reboot(Cycle *c, const UpDirectorTarget *t, const char *path, const InstallOutcome *o) {
+        Daemon *d = c->d;
+        struct json_object *pending = state_get_object(&d->state, "pending");
+        LogFields f = { .ecu_serial = d->config.ecu_serial, .target = t->name };
+        char boot[64];
+        int r;
+
+        r = current_boot_id(boot);
+        if (r >= 0 && pending)
+                r = json_object_object_add(pending, "boot_id", json_object_new_string(boot)) < 0 ? -ENOMEM : 0;
+        if (r >= 0) {
+                d->state.dirty = true;
+                r = state_save(&d->state);
+        }
+        if (r < 0)
+                return temporary(c, r, "recording the pending install");
+        if (path)
+                (void) unlink(path);
+        log_event(LOG_NOTICE, LOG_EVENT_INSTALLED, &f, "Installed %s for the next boot: %s", t->name, o->description);
+        daemon_set_result(d, "reboot needed: %s", t->name);
+        r = run_reboot_command(d);
+        if (r < 0)
+                log_event(LOG_WARNING, LOG_EVENT_NONE, &f, "The reboot command failed (%s): reboot to finish the install",
+                          strerror(-r));
+        c->installed = true;
+        return CYCLE_UPDATED;
 }
 
 static CycleResult install(Cycle *c, const UpDirectorTarget *t, const char *path) {
@@ -635,10 +741,13 @@ static CycleResult install(Cycle *c, const UpDirectorTarget *t, const char *path
         crash_point("install-done");
         if (r < 0)
                 install_outcome_set(&o, false, "INSTALL_FAILED", "%s", strerror(-r));
+        if (o.success && o.reboot_needed)
+                return wait_for_reboot(c, t, path, &o);
         r = finish_install(c, &img, &o);
         if (r < 0)
                 return temporary(c, r, "recording the install");
-        (void) unlink(path);
+        if (path)
+                (void) unlink(path);
         if (!o.success) {
                 log_event(LOG_ERR, LOG_EVENT_INSTALL_FAILED, &f, "Installing %s failed: %s", t->name, o.description);
                 daemon_set_result(d, "error: install failed");
@@ -670,6 +779,11 @@ static CycleResult update_primary(Cycle *c) {
                     strcmp(inst.name, dt->name) == 0 && json_object_object_get_ex(inst.hashes, "sha256", &have) &&
                     strcasecmp(json_object_get_string(have), hex) == 0)
                         return CYCLE_UP_TO_DATE;
+                if (pending_waits_for_reboot(d) && state_get_image(&d->state, "pending", &inst) &&
+                    strcmp(inst.name, dt->name) == 0) {
+                        daemon_set_result(d, "reboot needed: %s", dt->name);
+                        return CYCLE_UP_TO_DATE; /* installed already, for the next boot */
+                }
                 r = up_image_check_ecu(dt, d->config.ecu_serial, d->config.hardware_id,
                                        state_get_counter(&d->state, d->config.ecu_serial) < 0
                                                ? 0 : state_get_counter(&d->state, d->config.ecu_serial));
@@ -680,7 +794,10 @@ static CycleResult update_primary(Cycle *c) {
                 f.target = dt->name;
                 log_event(LOG_NOTICE, LOG_EVENT_UPDATE_AVAILABLE, &f, "Update available: %s (%" PRId64 " bytes)",
                           dt->name, dt->length);
-                r = download(c, dt, c->fv->images[i], &path);
+                if (d->pm->ops->fetches && d->pm->ops->fetches(d->pm, dt))
+                        r = fetch_by_package_manager(c, dt);
+                else
+                        r = download(c, dt, c->fv->images[i], &path);
                 if (r < 0) {
                         if (cancelled(c))
                                 return temporary(c, -ECANCELED, "downloading");

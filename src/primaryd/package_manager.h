@@ -22,9 +22,16 @@
 /* The result reported to the Director in the installation report. */
 typedef struct InstallOutcome {
         bool success;
-        char code[64];          /* "OK", "INSTALL_FAILED", "REBOOT_NEEDED", ... */
+        /* Installed, effective after a reboot: nothing is reported yet, the
+         * install stays pending until finalize() runs in the next boot. */
+        bool reboot_needed;
+        char code[64];          /* "OK", "INSTALL_FAILED", "BOOT_ROLLED_BACK", ... */
         char description[512];
 } InstallOutcome;
+
+/* Progress of fetch(): done of total (bytes or objects; total 0: unknown).
+ * Returning non-zero cancels the fetch (-ECANCELED). */
+typedef int (*PackageManagerProgress)(void *userdata, uint64_t done, uint64_t total);
 
 typedef struct PackageManager PackageManager;
 
@@ -34,15 +41,27 @@ typedef struct PackageManagerOps {
          * name, length and hashes (a new {"alg": hex} object). */
         int (*factory_image)(PackageManager *pm, char **ret_name, uint64_t *ret_length,
                              struct json_object **ret_hashes);
-        /* Installs the verified image at image_path (a file the daemon
+        /* Optional (NULL: never). Whether the package manager gets t's content
+         * itself (ostree: a commit named by t's sha256) instead of the daemon
+         * downloading a file for install(). */
+        bool (*fetches)(PackageManager *pm, const UpDirectorTarget *t);
+        /* Gets t's content, checked against t by construction (an OSTree
+         * commit checksum covers the whole tree). A fetch stopped half-way
+         * resumes on the next call and is never taken for complete.
+         * -ECANCELED (progress said stop), -EILSEQ (content does not match),
+         * -ENOSPC, -ETIMEDOUT, -EIO, -ENOENT (not on the server). */
+        int (*fetch)(PackageManager *pm, const UpDirectorTarget *t, PackageManagerProgress progress,
+                     void *userdata);
+        /* Installs the verified image at image_path (NULL for a fetched target) (a file the daemon
          * downloaded and checked against t, which it deletes afterwards: the
          * package manager may move it instead of copying). 0 with *ret
          * filled (success or a failure to report); < 0 only when nothing
          * could even be tried. */
         int (*install)(PackageManager *pm, const UpDirectorTarget *t, const char *image_path, InstallOutcome *ret);
-        /* After a restart with an install pending: 0 with *ret when it
-         * completed (or definitely failed), -EAGAIN when it never happened
-         * (then the daemon installs again). */
+        /* After a restart with an install pending (for a reboot_needed one:
+         * only once the machine booted again): 0 with *ret when it completed
+         * (or definitely failed: another deployment booted), -EAGAIN when it
+         * never happened (then the daemon installs again). */
         int (*finalize)(PackageManager *pm, const ImageRecord *pending, InstallOutcome *ret);
         void (*free)(PackageManager *pm);
 } PackageManagerOps;
