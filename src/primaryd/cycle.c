@@ -117,15 +117,6 @@ static char *url_join(const char *base, const char *fmt, ...) {
         return url;
 }
 
-/* Fault injection for the kill -9 tests: UPTANE_TEST_CRASH_POINT=NAME makes
- * the daemon kill itself with SIGKILL at that point, as a power cut would. */
-static void crash_point(const char *name) {
-        const char *want = getenv("UPTANE_TEST_CRASH_POINT");
-
-        if (want && strcmp(want, name) == 0)
-                (void) raise(SIGKILL);
-}
-
 /* The boot this install belongs to: a pending install that needs a reboot is
  * settled only in another boot. UPTANE_TEST_BOOT_ID stands in for the
  * kernel's in tests (a simulated reboot). */
@@ -505,7 +496,7 @@ static CycleResult verify(Cycle *c) {
         updater_config(d, &cfg.image, idir, iurl);
 
         r = up_full_verification_run(&cfg, &c->fv, &err);
-        crash_point("metadata-stored");
+        test_crash_point("metadata-stored");
         if (r < 0) {
                 if (cancelled(c))
                         res = temporary(c, -ECANCELED, "checking for updates");
@@ -568,7 +559,7 @@ static int transfer_data(const void *buf, size_t len, void *userdata) {
         if (r < 0)
                 return r;
         if (t->offset < t->total / 2 && t->offset + len >= t->total / 2)
-                crash_point("download-half");
+                test_crash_point("download-half");
         t->offset += len;
         daemon_set_progress(t->cycle->d, t->offset, t->total);
         return 0;
@@ -736,9 +727,9 @@ static CycleResult install(Cycle *c, const UpDirectorTarget *t, const char *path
         if (r < 0)
                 return temporary(c, r, "recording the pending install");
         daemon_set_state(d, "installing");
-        crash_point("install-pending");
+        test_crash_point("install-pending");
         r = d->pm->ops->install(d->pm, t, path, &o);
-        crash_point("install-done");
+        test_crash_point("install-done");
         if (r < 0)
                 install_outcome_set(&o, false, "INSTALL_FAILED", "%s", strerror(-r));
         if (o.success && o.reboot_needed)

@@ -2,6 +2,8 @@
 /* Choosing a package manager, and what all of them share. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +30,13 @@ PackageManager *package_manager_free(PackageManager *pm) {
         if (pm)
                 pm->ops->free(pm);
         return NULL;
+}
+
+void test_crash_point(const char *name) {
+        const char *want = getenv("UPTANE_TEST_CRASH_POINT");
+
+        if (want && strcmp(want, name) == 0)
+                (void) raise(SIGKILL);
 }
 
 void install_outcome_set(InstallOutcome *o, bool success, const char *code, const char *fmt, ...) {

@@ -78,6 +78,11 @@ PackageManager *package_manager_free(PackageManager *pm);
 void install_outcome_set(InstallOutcome *o, bool success, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
+/* Fault injection for the kill -9 tests: UPTANE_TEST_CRASH_POINT=NAME makes
+ * the daemon kill itself with SIGKILL at the point called NAME, as a power
+ * cut would (docs/uptane-primaryd.md lists the points). */
+void test_crash_point(const char *name);
+
 /* pm_file.c */
 int package_manager_file_new(const char *target_path, PackageManager **ret);
 
