@@ -114,6 +114,15 @@ typedef struct UpRepoTarget {
 int up_repo_add_target(UpRepo *r, const UpRepoTarget *t, const void *data, size_t len);
 /* The same from a file; t->name NULL: the file's base name. */
 int up_repo_add_target_file(UpRepo *r, const UpRepoTarget *t, const char *path);
+/* Lists the OSTree commit whose checksum is commit (64 lower-case hex
+ * digits, else -EINVAL) as the target t->name: "length": 0, "hashes":
+ * {"sha256": commit}, custom.targetFormat "OSTREE" (t->format NULL or
+ * "OSTREE"). No image is stored: the device pulls the commit by its checksum
+ * from an OSTree server, and the commit's checksum covers the whole tree. */
+int up_repo_add_ostree_target(UpRepo *r, const UpRepoTarget *t, const char *commit);
+/* Whether a target entry names an OSTree commit (custom.targetFormat
+ * "OSTREE" and length 0): no image file goes with it. */
+bool up_repo_entry_is_ostree(struct json_object *entry);
 /* Unlists name from role (NULL: from every role listing it). The image files
  * stay: clients holding older metadata may still fetch them. */
 int up_repo_remove_target(UpRepo *r, const char *role, const char *name);

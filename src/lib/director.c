@@ -270,7 +270,8 @@ static int add_entry(UpRepo *d, struct json_object *targets, const UpDirectorAss
 }
 
 /* A copy for the vehicle to download from the Director, checked first:
- * the Director never serves bytes the Image repository does not list. */
+ * the Director never serves bytes the Image repository does not list.
+ * Not for an OSTree commit (no file). */
 static int store_vehicle_image(UpRepo *d, const char *vin, const UpDirectorAssignment *a) {
         _cleanup_free_ uint8_t *file = NULL;
         const void *data = a->image_data;
@@ -278,7 +279,9 @@ static int store_vehicle_image(UpRepo *d, const char *vin, const UpDirectorAssig
         int64_t length;
         int r;
 
-        if (!a->image_file && !a->image_data)
+        /* An OSTree commit has no file: the vehicle pulls it from an OSTree
+         * server, checked by its checksum (the listed sha256). */
+        if ((!a->image_file && !a->image_data) || up_repo_entry_is_ostree(a->image_target))
                 return 0;
         if (a->image_file) {
                 r = repo_read_path(d, a->image_file, &file, &len);

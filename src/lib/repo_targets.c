@@ -158,23 +158,66 @@ static int target_custom(const UpRepoTarget *t, struct json_object **ret) {
         return 0;
 }
 
-int repo_target_entry(const UpRepoTarget *t, const void *data, size_t len, struct json_object **ret) {
-        _cleanup_json_ struct json_object *o = json_object_new_object();
-        struct json_object *custom = NULL, *hashes = NULL;
+/* An entry with the given hashes (taken) and length. */
+static int entry_new(const UpRepoTarget *t, struct json_object *hashes_in, int64_t length, struct json_object **ret) {
+        _cleanup_json_ struct json_object *o = json_object_new_object(), *hashes = hashes_in;
+        struct json_object *custom = NULL;
         int r;
 
-        if (!o)
+        if (!o || !hashes)
                 return -ENOMEM;
         r = target_custom(t, &custom);
         if (r < 0 || (r = up_json_add(o, "custom", custom)) < 0)
                 return r;
-        r = repo_hashes(data, len, &hashes);
-        if (r < 0 || (r = up_json_add(o, "hashes", hashes)) < 0)
+        r = up_json_add(o, "hashes", TAKE_PTR(hashes));
+        if (r < 0)
                 return r;
-        if (up_json_add(o, "length", json_object_new_int64((int64_t) len)) < 0)
+        if (up_json_add(o, "length", json_object_new_int64(length)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
+}
+
+int repo_target_entry(const UpRepoTarget *t, const void *data, size_t len, struct json_object **ret) {
+        struct json_object *hashes = NULL;
+        int r;
+
+        r = repo_hashes(data, len, &hashes);
+        if (r < 0)
+                return r;
+        return entry_new(t, hashes, (int64_t) len, ret);
+}
+
+/* 64 lower-case hex digits: an OSTree commit checksum (sha256). */
+static bool ostree_checksum_valid(const char *s) {
+        if (!s || strlen(s) != 2 * 32)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return false;
+        return true;
+}
+
+/* The entry of an OSTree commit: length 0, the commit checksum as sha256. */
+static int ostree_entry(const UpRepoTarget *t, const char *commit, struct json_object **ret) {
+        struct json_object *hashes = json_object_new_object();
+        UpRepoTarget copy = *t;
+
+        if (!hashes || up_json_add(hashes, "sha256", json_object_new_string(commit)) < 0) {
+                json_object_put(hashes);
+                return -ENOMEM;
+        }
+        copy.format = "OSTREE";
+        return entry_new(&copy, hashes, 0, ret);
+}
+
+bool up_repo_entry_is_ostree(struct json_object *entry) {
+        struct json_object *format = json_child(json_child(entry, "custom"), "targetFormat");
+        int64_t length;
+
+        return format && json_object_is_type(format, json_type_string) &&
+               streq(json_object_get_string(format), "OSTREE") && up_json_get_int64(entry, "length", &length) >= 0 &&
+               length == 0;
 }
 
 static int check_target(UpRepo *repo, const UpRepoTarget *t) {
@@ -255,7 +298,14 @@ static int check_target_role(UpRepo *repo, const char *role, const char *name) {
 
 /* --- Adding and removing ----------------------------------------------------------- */
 
-int up_repo_add_target(UpRepo *repo, const UpRepoTarget *t, const void *data, size_t len) {
+/* What is added: an image (data, len) or an OSTree commit (commit). */
+typedef struct Addition {
+        const void *data;
+        size_t len;
+        const char *commit;
+} Addition;
+
+static int add_entry(UpRepo *repo, const UpRepoTarget *t, const Addition *a) {
         _cleanup_json_ struct json_object *body = NULL, *entry = NULL;
         const char *role = t && t->role ? t->role : "targets";
         struct json_object *targets;
@@ -273,15 +323,40 @@ int up_repo_add_target(UpRepo *repo, const UpRepoTarget *t, const void *data, si
                 r = check_target_role(repo, role, t->name);
         if (r >= 0)
                 r = repo_staged_targets(repo, NULL, role, &body, &targets);
-        if (r >= 0)
-                r = repo_target_entry(t, data, len, &entry);
-        if (r >= 0)
-                r = up_repo_store_image(repo, NULL, t->name, data, len);
+        if (r >= 0 && a->commit)
+                r = ostree_entry(t, a->commit, &entry);
+        else if (r >= 0) {
+                r = repo_target_entry(t, a->data, a->len, &entry);
+                if (r >= 0)
+                        r = up_repo_store_image(repo, NULL, t->name, a->data, a->len);
+        }
         if (r >= 0)
                 r = up_json_add(targets, t->name, TAKE_PTR(entry));
         if (r < 0)
                 return r;
         return up_repo_staged_write(repo, NULL, role, body);
+}
+
+int up_repo_add_target(UpRepo *repo, const UpRepoTarget *t, const void *data, size_t len) {
+        return add_entry(repo, t, &(Addition) { .data = data, .len = len });
+}
+
+int up_repo_add_ostree_target(UpRepo *repo, const UpRepoTarget *t, const char *commit) {
+        int r;
+
+        r = repo_check_opened(repo);
+        if (r < 0)
+                return r;
+        repo_clear_error(repo);
+        if (!t)
+                return -EINVAL;
+        if (!ostree_checksum_valid(commit))
+                return up_repo_fail(repo, -EINVAL, "invalid OSTree commit checksum '%s' (64 lower-case hex digits)",
+                                    commit ? commit : "");
+        if (t->format && !streq(t->format, "OSTREE"))
+                return up_repo_fail(repo, -EINVAL, "an OSTree commit has the target format OSTREE, not '%s'",
+                                    t->format);
+        return add_entry(repo, t, &(Addition) { .commit = commit });
 }
 
 int up_repo_add_target_file(UpRepo *repo, const UpRepoTarget *t, const char *path) {

@@ -50,6 +50,7 @@ enum {
         OPT_CONTENT,
         OPT_SIZE,
         OPT_TARGET,
+        OPT_OSTREE_COMMIT,
 };
 
 static const struct option all_options[] = {
@@ -77,13 +78,14 @@ static const struct option all_options[] = {
         { "content",         required_argument, NULL, OPT_CONTENT         },
         { "size",            required_argument, NULL, OPT_SIZE            },
         { "target",          required_argument, NULL, OPT_TARGET          },
+        { "ostree-commit",   required_argument, NULL, OPT_OSTREE_COMMIT   },
         {}
 };
 
 /* Everything any subcommand takes; each command says which options it allows. */
 typedef struct Args {
         const char *repo, *image_repo, *director, *name, *role, *format, *uri, *delegator, *scheme;
-        const char *vin, *ecu, *content, *target;
+        const char *vin, *ecu, *content, *target, *ostree_commit;
         const char *hardware_ids[MAX_MULTI], *paths[MAX_MULTI], *bump[MAX_MULTI];
         const char *thresholds[MAX_MULTI], *expires[MAX_MULTI];
         size_t n_hardware_ids, n_paths, n_bump, n_thresholds, n_expires;
@@ -169,6 +171,7 @@ static int store_option(Args *a, int c, const char *name) {
         case OPT_CONTENT:         a->content = optarg; break;
         case OPT_SIZE:            a->size = optarg; break;
         case OPT_TARGET:          a->target = optarg; break;
+        case OPT_OSTREE_COMMIT:   a->ostree_commit = optarg; break;
         case OPT_HARDWARE_ID:     return push(a->hardware_ids, &a->n_hardware_ids, optarg, name);
         case OPT_PATH:            return push(a->paths, &a->n_paths, optarg, name);
         case OPT_BUMP:            return push(a->bump, &a->n_bump, optarg, name);
@@ -418,8 +421,13 @@ static int cmd_director_init(const Args *a) {
 }
 
 static int op_add_target(UpRepo *repo, const Args *a, const void *userdata) {
-        const char *slash = strrchr(a->pos[0], '/');
+        const char *slash;
 
+        if (a->ostree_commit)
+                return report(up_repo_add_ostree_target(repo, userdata, a->ostree_commit),
+                              "staged OSTree commit %s as '%s' in %s (run publish)\n", a->ostree_commit, a->name,
+                              a->role ? a->role : "targets");
+        slash = strrchr(a->pos[0], '/');
         return report(up_repo_add_target_file(repo, userdata, a->pos[0]), "staged '%s' in %s (run publish)\n",
                       a->name ? a->name : slash ? slash + 1 : a->pos[0], a->role ? a->role : "targets");
 }
@@ -433,6 +441,12 @@ static int cmd_add_target(const Args *a) {
 
         if (a->release_counter && parse_uint64(a->release_counter, INT64_MAX, &rc) < 0)
                 return usage_error("add-target ", "invalid release counter '%s'", a->release_counter);
+        if (a->ostree_commit && a->n_pos > 0)
+                return usage_error("add-target ", "give FILE or --ostree-commit CSUM, not both");
+        if (!a->ostree_commit && a->n_pos == 0)
+                return usage_error("add-target ", "give FILE (or --ostree-commit CSUM --name NAME)");
+        if (a->ostree_commit && !a->name)
+                return usage_error("add-target ", "--ostree-commit needs --name NAME");
         t.release_counter = (int64_t) rc;
         return with_repo(a, "add-target", op_add_target, &t);
 }
@@ -760,12 +774,16 @@ static const Command commands[] = {
           "init --repo DIR [--scheme S] [--threshold ROLE=N]... [--expires ROLE=TIME]...\n"
           "Creates an Image repository in DIR (new or empty): keys for root, targets, snapshot and timestamp\n"
           "(private keys 0600 in DIR/keys), and publishes version 1 of every role.\n" INIT_HELP },
-        { "add-target", "repo name role hardware-id release-counter format uri ", 1, 1, cmd_add_target,
+        { "add-target", "repo name role hardware-id release-counter format uri ostree-commit ", 0, 1, cmd_add_target,
           "add-target --repo DIR FILE [--name NAME] [--role ROLE] [--hardware-id HW]... [--release-counter N]\n"
           "           [--format BINARY|OSTREE] [--uri URI]\n"
+          "       add-target --repo DIR --ostree-commit CSUM --name NAME [--role ROLE] [--hardware-id HW]...\n"
+          "           [--release-counter N] [--uri URI]\n"
           "Stages FILE as target NAME (default: its base name) in ROLE (default: targets; a delegated role must\n"
           "be delegated NAME), with custom.hardwareIds, releaseCounter (default 0), targetFormat (default\n"
-          "BINARY) and uri. The image is stored as targets/HASH.NAME. Clients see it after publish.\n" },
+          "BINARY) and uri. The image is stored as targets/HASH.NAME. Clients see it after publish.\n"
+          "--ostree-commit: the OSTree commit CSUM (64 lower-case hex digits) instead of a file: length 0,\n"
+          "sha256 CSUM, targetFormat OSTREE; nothing is stored (the device pulls the commit by checksum).\n" },
         { "remove-target", "repo role ", 1, 1, NULL,
           "remove-target --repo DIR NAME [--role ROLE]\n"
           "Unlists NAME from ROLE (default: from every role). Takes effect at publish.\n",
@@ -809,7 +827,7 @@ static const Command commands[] = {
           "Assigns ECU_SERIAL of vehicle VIN the image TARGET as IMAGE publishes it (length, hashes,\n"
           "releaseCounter, targetFormat, uri; hardware id: HW, which the image must list, or its only one),\n"
           "and publishes the vehicle's targets, snapshot and timestamp. The image is copied to\n"
-          "DIR/vehicles/VIN/targets/.\n" },
+          "DIR/vehicles/VIN/targets/ (not an OSTree commit: it has no file).\n" },
         { "director clear", "repo ", 1, 2, NULL,
           "director clear --repo DIR VIN [ECU_SERIAL]\n"
           "Unassigns one ECU (default: all) and publishes; an empty targets still carries custom.vin.\n",

@@ -5,6 +5,11 @@
  * writes checked by libuptane's own client reading the repository's files
  * (Image repository, Director vehicles, rotations, revocation, attacks).
  *
+ * OSTree targets (add-target --ostree-commit): the entry, no file stored,
+ * director assign, and the Primary's full verification over both
+ * repositories accepting it (and refusing a Director that names another
+ * commit than the Image repository).
+ *
  * The tool is found next to this test in the build tree (UPTANE_REPO_TOOL
  * overrides).
  */
@@ -23,6 +28,7 @@
 
 #include "testrepo.h"
 #include "uptane/error.h"
+#include "uptane/full_verification.h"
 #include "uptane/json.h"
 #include "uptane/repository.h"
 #include "uptane/storage.h"
@@ -573,6 +579,162 @@ START_TEST(test_now_and_expires) {
 }
 END_TEST
 
+/* --- OSTree targets ------------------------------------------------------------------------- */
+
+#define OSTREE_A "7afd2c66a1f7a0fd4a3ab9ef0d36d32c8ce9e4b86f8d4a2b6cf1b0bb0e3c5e11"
+#define OSTREE_B "336e6b1c0f3fbd8b9f58fdbfd4f5c0e0a3d1c2b4e5f60718293a4b5c6d7e8f90"
+
+/* Whether DIR has a regular file anywhere below it. */
+static bool has_files(const char *path) {
+        struct dirent *de;
+        bool found = false;
+        struct stat st;
+        DIR *d = opendir(path);
+
+        if (!d)
+                return false;
+        while (!found && (de = readdir(d))) {
+                char *p;
+
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                p = pathf("%s/%s", path, de->d_name);
+                if (lstat(p, &st) == 0)
+                        found = S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && has_files(p));
+                free(p);
+        }
+        closedir(d);
+        return found;
+}
+
+static char fv_error[512]; /* why the last full_verification() failed */
+
+/* The Primary's full verification (ECU pri of democar) over the files of
+ * the two repositories. */
+static int full_verification(UpFullVerification **ret) {
+        char *cdir = pathf("%s/fv-XXXXXX", base), *ddir, *idir, *durl, *iurl, *droot, *iroot, *data;
+        const char *serials[] = { "pri" };
+        UpFullVerificationError e = {};
+        int r;
+
+        ck_assert_ptr_nonnull(mkdtemp(cdir));
+        ddir = pathf("%s/director", cdir);
+        idir = pathf("%s/image", cdir);
+        durl = pathf("%s/vehicles/democar/metadata/", dir);
+        iurl = pathf("%s/metadata/", img);
+        ck_ok(testrepo_mkdir_p(ddir));
+        ck_ok(testrepo_mkdir_p(idir));
+        droot = pathf("%s/metadata/1.root.json", dir);
+        iroot = pathf("%s/metadata/1.root.json", img);
+        data = read_text(droot);
+        ck_ok(testrepo_write_file(ddir, "root.json", data, strlen(data)));
+        free(data);
+        data = read_text(iroot);
+        ck_ok(testrepo_write_file(idir, "root.json", data, strlen(data)));
+        free(data);
+        UpFullVerificationConfig cfg = {
+                .director = { .metadata_dir = ddir, .metadata_url = durl, .fetcher = { file_fetch, NULL } },
+                .image = { .metadata_dir = idir, .metadata_url = iurl, .fetcher = { file_fetch, NULL } },
+                .vin = "democar", .ecu_serials = serials, .n_ecu_serials = 1, .now = NOW + 60,
+        };
+        r = up_full_verification_run(&cfg, ret, &e);
+        snprintf(fv_error, sizeof(fv_error), "%s", r < 0 && e.message ? e.message : "");
+        up_full_verification_error_done(&e);
+        free(cdir);
+        free(ddir);
+        free(idir);
+        free(durl);
+        free(iurl);
+        free(droot);
+        free(iroot);
+        return r;
+}
+
+START_TEST(test_ostree_target) {
+        struct json_object *t, *e;
+        UpFullVerification *v = NULL;
+        char *file = write_tmp("fw.bin", "firmware\n"), *vtargets, *itargets = pathf("%s/targets", img);
+        char *osdir = pathf("%s/targets/os", img);
+
+        assert_ok("init", "--repo", img);
+        /* usage: FILE or --ostree-commit, and a name */
+        assert_run(2, "add-target", "--repo", img, "--ostree-commit", OSTREE_A);
+        ck_assert_msg(strstr(err, "--name"), "%s", err);
+        assert_run(2, "add-target", "--repo", img, file, "--ostree-commit", OSTREE_A, "--name", "os");
+        /* the checksum: 64 lower-case hex digits */
+        assert_run(1, "add-target", "--repo", img, "--ostree-commit",
+                   "7AFD2C66A1F7A0FD4A3AB9EF0D36D32C8CE9E4B86F8D4A2B6CF1B0BB0E3C5E11", "--name", "os");
+        ck_assert_msg(strstr(err, "7AFD2C66"), "%s", err);
+        assert_run(1, "add-target", "--repo", img, "--ostree-commit", "7afd2c66", "--name", "os");
+        assert_run(1, "add-target", "--repo", img, "--ostree-commit", OSTREE_A "0", "--name", "os");
+        assert_run(1, "add-target", "--repo", img, "--ostree-commit",
+                   "7afd2c66a1f7a0fd4a3ab9ef0d36d32c8ce9e4b86f8d4a2b6cf1b0bb0e3c5e1g", "--name", "os");
+        assert_run(1, "add-target", "--repo", img, "--ostree-commit", OSTREE_A, "--name", "os", "--format", "BINARY");
+        assert_run(1, "add-target", "--repo", img, "--ostree-commit", OSTREE_A, "--name", "../os");
+
+        assert_run(0, "--now", NOW_ARG, "add-target", "--repo", img, "--ostree-commit", OSTREE_A, "--name",
+                   "os/dummy-os", "--hardware-id", "pri-hw", "--release-counter", "3", "--format", "OSTREE");
+        ck_assert_msg(strstr(out, OSTREE_A), "%s", out);
+        assert_ok("add-target", "--repo", img, file, "--hardware-id", "other-hw");
+        assert_ok("publish", "--repo", img);
+        /* fw.bin's three copies only */
+        ck_assert(has_files(itargets));
+        ck_assert_msg(!has_files(osdir), "an OSTree commit stored a file");
+
+        t = read_jsonf("%s/metadata/targets.json", img);
+        e = jget(jget(jget(t, "signed"), "targets"), "os/dummy-os");
+        ck_assert_int_eq(json_object_get_int64(jget(e, "length")), 0);
+        ck_assert_int_eq(json_object_object_length(jget(e, "hashes")), 1);
+        ck_assert_str_eq(json_object_get_string(jget(jget(e, "hashes"), "sha256")), OSTREE_A);
+        ck_assert_str_eq(json_object_get_string(jget(jget(e, "custom"), "targetFormat")), "OSTREE");
+        ck_assert_int_eq(json_object_get_int64(jget(jget(e, "custom"), "releaseCounter")), 3);
+        ck_assert(up_repo_entry_is_ostree(e));
+        ck_assert(!up_repo_entry_is_ostree(jget(jget(jget(t, "signed"), "targets"), "fw.bin")));
+        json_object_put(t);
+
+        /* the Director assigns it: the same length and hashes, no copy */
+        assert_ok("director", "init", "--repo", dir);
+        assert_ok("director", "assign", "--repo", dir, "--image-repo", img, "democar", "pri", "os/dummy-os");
+        vtargets = pathf("%s/vehicles/democar/targets", dir);
+        ck_assert_msg(!has_files(vtargets), "director assign copied a file for an OSTree commit");
+        t = read_jsonf("%s/vehicles/democar/metadata/targets.json", dir);
+        e = jget(jget(jget(t, "signed"), "targets"), "os/dummy-os");
+        ck_assert_int_eq(json_object_get_int64(jget(e, "length")), 0);
+        ck_assert_str_eq(json_object_get_string(jget(jget(e, "hashes"), "sha256")), OSTREE_A);
+        ck_assert_str_eq(json_object_get_string(jget(jget(e, "custom"), "targetFormat")), "OSTREE");
+        json_object_put(t);
+
+        /* the Primary's full verification accepts it: Director and Image repository agree */
+        ck_assert_msg(full_verification(&v) == 0, "full verification: %s", fv_error);
+        ck_assert_int_eq(v->state, UP_FULL_VERIFICATION_UPDATES);
+        ck_assert_uint_eq(v->director->n_targets, 1);
+        ck_assert_int_eq(v->director->targets[0].length, 0);
+        ck_assert_str_eq(v->director->targets[0].format, "OSTREE");
+        ck_assert_uint_eq(v->director->targets[0].n_hashes, 1);
+        ck_assert_int_eq(v->director->targets[0].hashes[0].alg, UP_HASH_SHA256);
+        ck_assert_int_eq(v->images[0]->length, 0);
+        v = up_full_verification_free(v);
+
+        /* the Image repository now lists another commit under that name: the
+         * Director's entry no longer matches (arbitrary software) */
+        assert_ok("add-target", "--repo", img, "--ostree-commit", OSTREE_B, "--name", "os/dummy-os", "--hardware-id",
+                  "pri-hw", "--release-counter", "3");
+        assert_ok("publish", "--repo", img);
+        ck_assert_int_eq(full_verification(&v), -UP_ERR_HASH);
+        ck_assert_msg(strstr(fv_error, "os/dummy-os"), "%s", fv_error);
+        /* assigned again: they agree again */
+        assert_ok("director", "assign", "--repo", dir, "--image-repo", img, "democar", "pri", "os/dummy-os");
+        ck_assert_msg(full_verification(&v) == 0, "full verification: %s", fv_error);
+        ck_assert_str_eq(json_object_get_string(jget(v->images[0]->hashes, "sha256")), OSTREE_B);
+        up_full_verification_free(v);
+        ck_assert_msg(!has_files(vtargets), "director assign copied a file for an OSTree commit");
+        free(vtargets);
+        free(itargets);
+        free(osdir);
+        free(file);
+}
+END_TEST
+
 static Suite *tool_suite(void) {
         Suite *s = suite_create("repo_tool");
         TCase *tc = tcase_create("repo_tool");
@@ -586,6 +748,7 @@ static Suite *tool_suite(void) {
         tcase_add_test(tc, test_director);
         tcase_add_test(tc, test_attacks);
         tcase_add_test(tc, test_now_and_expires);
+        tcase_add_test(tc, test_ostree_target);
         suite_add_tcase(s, tc);
         return s;
 }
