@@ -26,6 +26,9 @@ echo
 echo "== uptane-primaryd: a 200 MiB image assigned to the Primary, its download phase next to curl -o (goal <= 1.15x)"
 bash "$top/bench/bench_primaryd_download.sh" "$build" || true
 echo
+echo "== uptane-primaryd: a 50 MiB OSTree commit pulled and deployed, next to the production client (goal: <= 1.57 s, <= half of 31 MB; root only)"
+bash "$top/bench/bench_ostree.sh" "$build" || true
+echo
 echo "== uptane-primaryd: idle poll, nothing new, next to aktualizr (goal: a fifth of 0.04 s CPU and 25 MB RSS; about 80 s)"
 bash "$top/bench/bench_poll.sh" "$build" || true
 echo

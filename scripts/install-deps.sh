@@ -6,7 +6,9 @@ set -euo pipefail
 packages=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
           libssl-dev openssl libjson-c-dev libcurl4-openssl-dev curl check libsubunit-dev
           python3 faketime dbus dbus-bin
-          libmicrohttpd-dev libsqlite3-dev sqlite3 libinih-dev libsystemd-dev)
+          libmicrohttpd-dev libsqlite3-dev sqlite3 libinih-dev libsystemd-dev
+          ostree libostree-dev libglib2.0-dev
+          tshark)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
@@ -19,5 +21,7 @@ echo "installing: ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# tshark (the DoIP wire test): no setuid dumpcap, and no question about it.
+echo 'wireshark-common wireshark-common/install-setuid boolean false' | $sudo debconf-set-selections
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -23,6 +23,9 @@ typedef struct UpUpdaterConfig {
         const char *target_base_url;   /* may be NULL when nothing is downloaded */
         time_t now;                    /* the time expiry is checked against */
         UpFetcher fetcher;
+        /* Also keep every accepted root as N.root.json (a Primary passes the
+         * chain on to its Secondaries, which may be several versions behind). */
+        bool keep_root_history;
 
         /* Limits (0: default). */
         size_t max_root_rotations;     /* 256 */

@@ -179,6 +179,12 @@ static int persist(UpUpdater *u, const char *role, const uint8_t *data, size_t l
         return 0;
 }
 
+static int persist_versioned_root(UpUpdater *u, const char *name, const uint8_t *data, size_t len) {
+        int r = up_write_file_atomic(u->metadata_dir, name, data, len, 0644);
+
+        return r < 0 ? fail(u, r, "storing '%s/%s': %s", u->metadata_dir, name, up_strerror(r)) : 0;
+}
+
 static int load_local(UpUpdater *u, const char *role, size_t max_len, uint8_t **ret, size_t *ret_len) {
         _cleanup_free_ char *name = NULL;
         int r;
@@ -213,6 +219,8 @@ static int load_root(UpUpdater *u) {
                 if (r < 0)
                         return fail_ts(u, r);
                 r = persist(u, "root", data, len);
+                if (r >= 0 && u->cfg.keep_root_history)
+                        r = persist_versioned_root(u, name, data, len);
                 if (r < 0)
                         return r;
                 u->refreshed |= 1u << UP_ROLE_ROOT;

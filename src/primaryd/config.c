@@ -46,6 +46,8 @@ typedef enum ConfigType {
         CONFIG_DURATION,   /* seconds, or 30s, 10m, 1h, 1d, 1h30m */
         CONFIG_SIZE,       /* bytes, or 512K, 4M, 2G, 1T (powers of 1024) */
         CONFIG_ENUM,
+        CONFIG_INTEGER,    /* decimal or 0x hex, printed in decimal */
+        CONFIG_HEX,        /* decimal or 0x hex, printed in hex */
         _CONFIG_TYPE_MAX,
 } ConfigType;
 
@@ -62,7 +64,7 @@ typedef struct ConfigKey {
         size_t offset;              /* into PrimaryConfig */
         const char *default_value;  /* NULL: none */
         bool required;              /* needs a value after all files */
-        uint64_t min, max;          /* DURATION and SIZE */
+        uint64_t min, max;          /* DURATION, SIZE, INTEGER, HEX */
         const char *const *choices; /* ENUM, NULL-terminated */
         const char *doc;
 } ConfigKey;
@@ -78,7 +80,7 @@ static const ConfigSection sections[] = {
         { "storage", "Where the daemon keeps its state." },
         { "package-manager", "How an image is installed on the Primary." },
         { "control", "How the daemon is controlled (uptanectl)." },
-        { "secondaries", "Reserved for the Secondary ECUs: takes no keys yet.", .reserved = true },
+        { "secondaries", "Reserved: each Secondary ECU has its own [secondary.NAME] section.", .reserved = true },
 };
 
 static const char *const package_manager_names[_PACKAGE_MANAGER_MAX + 1] = {
@@ -170,7 +172,15 @@ static const ConfigKey keys[] = {
         { "package-manager", "ostree-sysroot", CONFIG_PATH, FIELD(ostree_sysroot), "/",
           .doc = "type = ostree: the sysroot to deploy into." },
         { "package-manager", "ostree-remote-url", CONFIG_URL, FIELD(ostree_remote_url),
-          .doc = "type = ostree: URL of the ostree repository to pull commits from; required then." },
+          .doc = "type = ostree: URL of the ostree repository to pull commits from, unless the target names "
+                 "one (custom.uri); required then." },
+        { "package-manager", "ostree-os", CONFIG_IDENTIFIER, FIELD(ostree_os),
+          .doc = "type = ostree: the stateroot (osname) whose deployments are updated; unset: the only one in "
+                 "ostree-sysroot." },
+        { "package-manager", "ostree-min-free-space", CONFIG_SIZE, FIELD(ostree_min_free_space), "0",
+          .min = 0, .max = T,
+          .doc = "type = ostree: space a pull must leave free on the sysroot's file system (its repository's "
+                 "core.min-free-space-size, in whole M); 0: the repository's own setting (libostree's: 3%)." },
         { "package-manager", "reboot-command", CONFIG_COMMAND, FIELD(reboot_command), "/usr/bin/systemctl reboot",
           .doc = "Command run to reboot into an installed image." },
         { "package-manager", "reboot", CONFIG_ENUM, FIELD(reboot_mode), "command",
@@ -223,11 +233,11 @@ static int key_message(char **reterr_message, int r, const char *where, const Co
                        reason);
 }
 
-static void *field(PrimaryConfig *c, const ConfigKey *k) {
+static void *field(void *c, const ConfigKey *k) {
         return (uint8_t *) c + k->offset;
 }
 
-static const void *field_const(const PrimaryConfig *c, const ConfigKey *k) {
+static const void *field_const(const void *c, const ConfigKey *k) {
         return (const uint8_t *) c + k->offset;
 }
 
@@ -354,6 +364,11 @@ static const char *format_number(ConfigType type, uint64_t v, char buf[static FO
         static const char duration_units[] = "dhms", size_units[] = "TGMK";
         const char *u = type == CONFIG_DURATION ? duration_units : size_units;
 
+        if (type == CONFIG_INTEGER || type == CONFIG_HEX) {
+                snprintf(buf, FORMAT_MAX, type == CONFIG_HEX ? "0x%" PRIX64 : "%" PRIu64, v);
+                return buf;
+        }
+
         for (; v > 0 && *u != '\0'; u++) {
                 uint64_t n = type == CONFIG_DURATION ? duration_unit(*u) : size_unit(*u);
 
@@ -466,7 +481,7 @@ static int join_choices(const ConfigKey *k, const char *separator, char **ret) {
 
 /* Setting values. */
 
-static int set_string(PrimaryConfig *c, const ConfigKey *k, const char *value, const char *where, char **reterr) {
+static int set_string(void *c, const ConfigKey *k, const char *value, const char *where, char **reterr) {
         char **p = field(c, k), *v;
         const char *why;
 
@@ -481,7 +496,7 @@ static int set_string(PrimaryConfig *c, const ConfigKey *k, const char *value, c
         return 0;
 }
 
-static int set_number(PrimaryConfig *c, const ConfigKey *k, const char *value, const char *where, char **reterr) {
+static int set_number(void *c, const ConfigKey *k, const char *value, const char *where, char **reterr) {
         char min[FORMAT_MAX], max[FORMAT_MAX];
         uint64_t v;
         int r;
@@ -503,7 +518,36 @@ static int set_number(PrimaryConfig *c, const ConfigKey *k, const char *value, c
         return 0;
 }
 
-static int set_enum(PrimaryConfig *c, const ConfigKey *k, const char *value, const char *where, char **reterr) {
+/* Decimal or 0x hex. */
+static int set_integer(void *c, const ConfigKey *k, const char *value, const char *where, char **reterr) {
+        char min[FORMAT_MAX], max[FORMAT_MAX];
+        const char *p = value;
+        uint64_t v = 0;
+        int base = 10;
+
+        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && p[2] != '\0') {
+                base = 16;
+                p += 2;
+        }
+        for (; *p != '\0'; p++) {
+                int d = *p >= '0' && *p <= '9' ? *p - '0'
+                      : base == 16 && *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                      : base == 16 && *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
+
+                if (d < 0)
+                        return key_message(reterr, -EINVAL, where, k, "'%s' is not a number (decimal or 0x hex)",
+                                           value);
+                if (__builtin_mul_overflow(v, (uint64_t) base, &v) || __builtin_add_overflow(v, (uint64_t) d, &v))
+                        return key_message(reterr, -EINVAL, where, k, "'%s' is too large", value);
+        }
+        if (v < k->min || v > k->max)
+                return key_message(reterr, -EINVAL, where, k, "'%s' is out of range (%s to %s)", value,
+                                   format_number(k->type, k->min, min), format_number(k->type, k->max, max));
+        *(uint64_t *) field(c, k) = v;
+        return 0;
+}
+
+static int set_enum(void *c, const ConfigKey *k, const char *value, const char *where, char **reterr) {
         _cleanup_free_ char *list = NULL;
         int r;
 
@@ -518,7 +562,7 @@ static int set_enum(PrimaryConfig *c, const ConfigKey *k, const char *value, con
         return key_message(reterr, -EINVAL, where, k, "'%s' is not one of: %s", value, list);
 }
 
-static int set_origin(PrimaryConfig *c, const ConfigKey *k, const char *where) {
+static int set_origin(char **slot, const char *where) {
         char *o = NULL;
 
         if (where) {
@@ -526,26 +570,38 @@ static int set_origin(PrimaryConfig *c, const ConfigKey *k, const char *where) {
                 if (!o)
                         return -ENOMEM;
         }
-        free(c->origin[key_index(k)]);
-        c->origin[key_index(k)] = o;
+        free(*slot);
+        *slot = o;
         return 0;
 }
 
-static int set_key(PrimaryConfig *c, const ConfigKey *k, const char *value, const char *where, char **reterr) {
+/* The key's field in base (a PrimaryConfig or a SecondaryConfig), and where it was set in *origin. */
+static int set_key_in(void *base, char **origin, const ConfigKey *k, const char *value, const char *where,
+                      char **reterr) {
         int r;
 
         if (value[0] == '\0')
                 return key_message(reterr, -EINVAL, where, k, "empty value (remove the line to keep the default)");
         if (type_is_string(k->type))
-                r = set_string(c, k, value, where, reterr);
+                r = set_string(base, k, value, where, reterr);
         else if (k->type == CONFIG_ENUM)
-                r = set_enum(c, k, value, where, reterr);
+                r = set_enum(base, k, value, where, reterr);
+        else if (k->type == CONFIG_INTEGER || k->type == CONFIG_HEX)
+                r = set_integer(base, k, value, where, reterr);
         else
-                r = set_number(c, k, value, where, reterr);
+                r = set_number(base, k, value, where, reterr);
         if (r < 0)
                 return r;
-        return set_origin(c, k, where);
+        return set_origin(origin, where);
 }
+
+static int set_key(PrimaryConfig *c, const ConfigKey *k, const char *value, const char *where, char **reterr) {
+        return set_key_in(c, &c->origin[key_index(k)], k, value, where, reterr);
+}
+
+static bool is_secondary_section(const char *name, size_t len);
+static int secondary_set(PrimaryConfig *c, const char *section, const char *key, const char *value,
+                         const char *where, unsigned load_id, unsigned line, char **reterr);
 
 int primary_config_set(PrimaryConfig *c, const char *section, const char *key, const char *value,
                        const char *where, char **reterr_message) {
@@ -557,6 +613,8 @@ int primary_config_set(PrimaryConfig *c, const char *section, const char *key, c
 
         if (section[0] == '\0')
                 return message(reterr_message, -ENOKEY, "%s%s%s: key outside of any section", w, sep, key);
+        if (is_secondary_section(section, strlen(section)))
+                return secondary_set(c, section, key, value, where, /* load_id= */ 0, /* line= */ 0, reterr_message);
         s = find_section(section, strlen(section));
         if (!s)
                 return message(reterr_message, -ENOKEY, "%s%s[%s] %s: unknown section [%s]", w, sep, section, key,
@@ -594,6 +652,8 @@ int primary_config_init(PrimaryConfig *c) {
         return 0;
 }
 
+static void secondaries_done(PrimaryConfig *c);
+
 void primary_config_done(PrimaryConfig *c) {
         if (!c)
                 return;
@@ -604,6 +664,7 @@ void primary_config_done(PrimaryConfig *c) {
                         free(c->origin[i]);
         }
         free(c->origin);
+        secondaries_done(c);
         *c = (PrimaryConfig) {};
 }
 
@@ -615,6 +676,7 @@ typedef struct LoadState {
         FILE *f;
         unsigned line;         /* the line last read */
         unsigned *set_on_line; /* per key: the line of this file that set it, 0: none */
+        unsigned load_id;      /* this reading of a file, for [secondary.NAME] keys set twice */
         int error;             /* the first error found by us (not a syntax error) */
         unsigned error_line;
         char *message;
@@ -633,7 +695,7 @@ static void check_section_line(LoadState *st, const char *line) {
         if (*s != '[')
                 return;
         end = strchr(s, ']');
-        if (!end || find_section(s + 1, (size_t) (end - s - 1)))
+        if (!end || find_section(s + 1, (size_t) (end - s - 1)) || is_secondary_section(s + 1, (size_t) (end - s - 1)))
                 return; /* inih reports a missing ']' */
         fail_here(st, message(&st->message, -ENOKEY, "%s:%u: [%.*s]: unknown section", st->path, st->line,
                               (int) (end - s - 1), s + 1));
@@ -670,6 +732,12 @@ static int on_key(void *userdata, const char *section, const char *name, const c
         if (asprintf(&where, "%s:%u", st->path, st->line) < 0) {
                 fail_here(st, -ENOMEM);
                 return 0;
+        }
+        if (is_secondary_section(section, strlen(section))) {
+                r = secondary_set(st->c, section, name, value, where, st->load_id, st->line, &st->message);
+                if (r < 0)
+                        fail_here(st, r);
+                return r < 0 ? 0 : 1;
         }
         k = find_key(section, name);
         if (k && st->set_on_line[key_index(k)] > 0) {
@@ -722,6 +790,7 @@ static int open_config(const char *path, FILE **ret, char **reterr) {
 int primary_config_load_file(PrimaryConfig *c, const char *path, char **reterr_message) {
         _cleanup_(fclosep) FILE *f = NULL;
         _cleanup_free_ unsigned *set_on_line = NULL;
+        static unsigned load_counter;
         LoadState st;
         int line, r;
 
@@ -733,7 +802,7 @@ int primary_config_load_file(PrimaryConfig *c, const char *path, char **reterr_m
         set_on_line = calloc(ELEMENTSOF(keys), sizeof(unsigned));
         if (!set_on_line)
                 return -ENOMEM;
-        st = (LoadState) { .c = c, .path = path, .f = f, .set_on_line = set_on_line };
+        st = (LoadState) { .c = c, .path = path, .f = f, .set_on_line = set_on_line, .load_id = ++load_counter };
         line = ini_parse_stream(read_line, &st, on_key, &st);
         r = load_result(&st, line, reterr_message);
         free(st.message);
@@ -851,6 +920,8 @@ static void verify_speed(const PrimaryConfig *c, const char *where, FILE *out) {
                         format_number(CONFIG_SIZE, c->min_bytes_per_second, min));
 }
 
+static void verify_secondaries(const PrimaryConfig *c, const char *where, FILE *out);
+
 static int verify(const PrimaryConfig *c, const char *where, char **reterr) {
         _cleanup_free_ char *s = NULL;
         size_t size = 0;
@@ -864,6 +935,7 @@ static int verify(const PrimaryConfig *c, const char *where, char **reterr) {
         verify_pair(c, where, out, "tls", "client-certificate", "client-key");
         verify_package_manager(c, where, out);
         verify_speed(c, where, out);
+        verify_secondaries(c, where, out);
         if (fclose(out) != 0)
                 return -ENOMEM;
         if (size == 0)
@@ -880,16 +952,17 @@ int primary_config_verify(const PrimaryConfig *c, char **reterr_message) {
 /* Printing. */
 
 /* The value as the parser reads it, or NULL when unset. */
-static const char *format_value(const PrimaryConfig *c, const ConfigKey *k, char buf[static FORMAT_MAX]) {
+static const char *format_value(const void *c, const ConfigKey *k, char buf[static FORMAT_MAX]) {
         if (type_is_string(k->type))
                 return *(char *const *) field_const(c, k);
         if (k->type == CONFIG_ENUM)
-                return k->choices[*(const int *) field_const(c, k)];
+                return *(const int *) field_const(c, k) < 0 ? NULL : k->choices[*(const int *) field_const(c, k)];
+        if (*(const uint64_t *) field_const(c, k) == SECONDARY_CONFIG_UNSET)
+                return NULL;
         return format_number(k->type, *(const uint64_t *) field_const(c, k), buf);
 }
 
-static void print_effective_key(const PrimaryConfig *c, const ConfigKey *k, FILE *f) {
-        const char *origin = c->origin[key_index(k)];
+static void print_effective(const void *c, const char *origin, const ConfigKey *k, FILE *f) {
         char buf[FORMAT_MAX];
         const char *v = format_value(c, k, buf);
 
@@ -900,6 +973,12 @@ static void print_effective_key(const PrimaryConfig *c, const ConfigKey *k, FILE
         else
                 fprintf(f, "%s = %s\n", k->key, v);
 }
+
+static void print_effective_key(const PrimaryConfig *c, const ConfigKey *k, FILE *f) {
+        print_effective(c, c->origin[key_index(k)], k, f);
+}
+
+static void print_secondaries(const PrimaryConfig *c, FILE *f);
 
 int primary_config_print(const PrimaryConfig *c, FILE *f) {
         assert(c && f);
@@ -913,6 +992,7 @@ int primary_config_print(const PrimaryConfig *c, FILE *f) {
                         if (strcmp(keys[i].section, sections[s].name) == 0)
                                 print_effective_key(c, &keys[i], f);
         }
+        print_secondaries(c, f);
         return fflush(f) != 0 || ferror(f) ? -EIO : 0;
 }
 
@@ -942,6 +1022,11 @@ static void print_type(const ConfigKey *k, FILE *f) {
         case CONFIG_ENUM:
                 fprintf(f, "one of: %s", join_choices(k, ", ", &list) >= 0 ? list : "?");
                 break;
+        case CONFIG_INTEGER:
+        case CONFIG_HEX:
+                fprintf(f, "integer (decimal or 0x hex), %s to %s", format_number(k->type, k->min, min),
+                        format_number(k->type, k->max, max));
+                break;
         default:
                 assert(false);
         }
@@ -968,6 +1053,8 @@ static void print_default_key(const ConfigKey *k, FILE *f) {
         fprintf(f, "#%s =%s%s\n", k->key, k->default_value ? " " : "", k->default_value ?: "");
 }
 
+static void print_default_secondary(FILE *f);
+
 int primary_config_print_default(FILE *f) {
         assert(f);
 
@@ -978,6 +1065,7 @@ int primary_config_print_default(FILE *f) {
                         if (strcmp(keys[i].section, sections[s].name) == 0)
                                 print_default_key(&keys[i], f);
         }
+        print_default_secondary(f);
         return fflush(f) != 0 || ferror(f) ? -EIO : 0;
 }
 
@@ -1051,6 +1139,9 @@ static const char reference_outro[] =
         "- `[package-manager]` `type = file` needs `file-target-path`, and\n"
         "  `type = ostree` needs `ostree-remote-url`.\n"
         "- `[download]` `max-bytes-per-second` is 0 or at least `min-bytes-per-second`.\n"
+        "- `[secondary.NAME]` `transport = doip` needs `address` and `logical-address`;\n"
+        "  `transport = isotp` needs `interface`, `rx-id` and `tx-id`, two different ids.\n"
+        "- Every `[secondary.NAME]` has its own `serial`, not the Primary's `ecu-serial`.\n"
         "\n"
         "## Example\n"
         "\n"
@@ -1105,12 +1196,15 @@ static void print_reference_section(const ConfigSection *s, FILE *f) {
         }
 }
 
+static void print_reference_secondary(FILE *f);
+
 int primary_config_print_reference(FILE *f) {
         assert(f);
 
         fputs(reference_intro, f);
         for (size_t s = 0; s < ELEMENTSOF(sections); s++)
                 print_reference_section(&sections[s], f);
+        print_reference_secondary(f);
         fputs(reference_outro, f);
         return fflush(f) != 0 || ferror(f) ? -EIO : 0;
 }
@@ -1133,4 +1227,276 @@ bool primary_config_key_name(size_t i, const char **ret_section, const char **re
         if (ret_key)
                 *ret_key = keys[i].key;
         return true;
+}
+
+/* [secondary.NAME]: one section per Secondary ECU, keys from a second table. */
+
+#define SECONDARY_PREFIX "secondary."
+#define SECONDARY_NAME_MAX 64u
+#define SFIELD(f) offsetof(SecondaryConfig, f)
+
+static const char *const secondary_transport_names[] = {
+        [SECONDARY_TRANSPORT_DOIP] = "doip",
+        [SECONDARY_TRANSPORT_ISOTP] = "isotp",
+        NULL,
+};
+
+static const char *const verification_names[] = { "full", "partial", NULL };
+static const char *const yes_no_names[] = { "no", "yes", NULL };
+
+static const ConfigKey secondary_keys[] = {
+        { "secondary.NAME", "serial", CONFIG_IDENTIFIER, SFIELD(serial), .required = true,
+          .doc = "Its ECU serial, unique in the vehicle; what it reads in F18C must be this." },
+        { "secondary.NAME", "hardware-id", CONFIG_IDENTIFIER, SFIELD(hardware_id), .required = true,
+          .doc = "Its hardware identifier; what it reads in F191 must be this." },
+        { "secondary.NAME", "public-key", CONFIG_PATH, SFIELD(public_key), .required = true,
+          .doc = "Its public key (TUF key JSON), as registered with the Director: its reports are checked with "
+                 "it, and what it reads in F1A0 must be this key (no trust on first use)." },
+        { "secondary.NAME", "verification", CONFIG_ENUM, SFIELD(verification), .required = true,
+          .choices = verification_names,
+          .doc = "The verification it does, as it reads in F1A3: full (both repositories) or partial (the "
+                 "Director's targets and root)." },
+        { "secondary.NAME", "transport", CONFIG_ENUM, SFIELD(transport), .required = true,
+          .choices = secondary_transport_names, .doc = "UDS on doip (Ethernet) or isotp (CAN)." },
+        { "secondary.NAME", "address", CONFIG_IDENTIFIER, SFIELD(address),
+          .doc = "transport = doip: the DoIP entity's numeric IPv4 or IPv6 address; required then." },
+        { "secondary.NAME", "port", CONFIG_INTEGER, SFIELD(port), "13400", .min = 1, .max = 65535,
+          .doc = "transport = doip: its TCP port." },
+        { "secondary.NAME", "logical-address", CONFIG_HEX, SFIELD(logical_address), .min = 0x0001, .max = 0x7FFF,
+          .doc = "transport = doip: its DoIP logical address (ISO 13400-2: 0x0001-0x0DFF or 0x1000-0x7FFF; "
+                 "0x0E00-0x0FFF are testers'); required then." },
+        { "secondary.NAME", "interface", CONFIG_IDENTIFIER, SFIELD(interface),
+          .doc = "transport = isotp: the CAN interface (can0, vcan0); required then." },
+        { "secondary.NAME", "rx-id", CONFIG_HEX, SFIELD(rx_id), .min = 0, .max = 0x1FFFFFFF,
+          .doc = "transport = isotp: the CAN id its answers come on (above 0x7FF: 29-bit ids); required then." },
+        { "secondary.NAME", "tx-id", CONFIG_HEX, SFIELD(tx_id), .min = 0, .max = 0x1FFFFFFF,
+          .doc = "transport = isotp: the CAN id requests go out on; required then." },
+        { "secondary.NAME", "fd", CONFIG_ENUM, SFIELD(fd), "no", .choices = yes_no_names,
+          .doc = "transport = isotp: CAN FD frames of 64 bytes (the interface's MTU must be 72)." },
+        { "secondary.NAME", "padding", CONFIG_HEX, SFIELD(padding), .min = 0, .max = 0xFF,
+          .doc = "transport = isotp: pad every frame with this byte; unset: no padding." },
+        { "secondary.NAME", "block-size", CONFIG_INTEGER, SFIELD(block_size), "0", .min = 0, .max = 255,
+          .doc = "transport = isotp: the block size sent in flow control frames (0: no further flow control)." },
+        { "secondary.NAME", "stmin", CONFIG_HEX, SFIELD(stmin), "0x0", .min = 0, .max = 0xF9,
+          .doc = "transport = isotp: STmin sent in flow control frames (0x00-0x7F ms, 0xF1-0xF9 100-900 us)." },
+        { "secondary.NAME", "timeout", CONFIG_DURATION, SFIELD(timeout_s), "2s", .min = 1, .max = 5 * MINUTE,
+          .doc = "Time allowed for an answer to each request (and between two \"response pending\")." },
+        { "secondary.NAME", "install-timeout", CONFIG_DURATION, SFIELD(install_timeout_s), "10m", .min = 10,
+          .max = 2 * HOUR, .doc = "Time allowed for one request that it answers \"response pending\" (an install)." },
+};
+
+static bool is_name_char(char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+               ch == '_';
+}
+
+/* "secondary.NAME", NAME of letters, digits, - and _. */
+static bool is_secondary_section(const char *name, size_t len) {
+        size_t n = strlen(SECONDARY_PREFIX);
+
+        if (len <= n || len - n > SECONDARY_NAME_MAX || strncmp(name, SECONDARY_PREFIX, n) != 0)
+                return false;
+        for (size_t i = n; i < len; i++)
+                if (!is_name_char(name[i]))
+                        return false;
+        return true;
+}
+
+static size_t secondary_key_index(const ConfigKey *k) {
+        return (size_t) (k - secondary_keys);
+}
+
+static const ConfigKey *find_secondary_key(const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(secondary_keys); i++)
+                if (strcmp(secondary_keys[i].key, key) == 0)
+                        return &secondary_keys[i];
+        return NULL;
+}
+
+static void secondary_done(SecondaryConfig *sc) {
+        for (size_t i = 0; i < ELEMENTSOF(secondary_keys); i++) {
+                if (type_is_string(secondary_keys[i].type))
+                        free(*(char **) field(sc, &secondary_keys[i]));
+                if (sc->origin)
+                        free(sc->origin[i]);
+        }
+        free(sc->origin);
+        free(sc->set_on_line);
+        free(sc->name);
+}
+
+static void secondaries_done(PrimaryConfig *c) {
+        for (size_t i = 0; i < c->n_secondaries; i++)
+                secondary_done(&c->secondaries[i]);
+        free(c->secondaries);
+}
+
+static int secondary_init(SecondaryConfig *sc, const char *name) {
+        *sc = (SecondaryConfig) { .transport = -1, .verification = -1 };
+        sc->name = strdup(name);
+        sc->origin = calloc(ELEMENTSOF(secondary_keys), sizeof(char *));
+        sc->set_on_line = calloc(ELEMENTSOF(secondary_keys), sizeof(unsigned));
+        if (!sc->name || !sc->origin || !sc->set_on_line)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(secondary_keys); i++) {
+                const ConfigKey *k = &secondary_keys[i];
+                int r;
+
+                if (k->type == CONFIG_INTEGER || k->type == CONFIG_HEX || k->type == CONFIG_DURATION)
+                        *(uint64_t *) field(sc, k) = SECONDARY_CONFIG_UNSET;
+                if (!k->default_value)
+                        continue;
+                r = set_key_in(sc, &sc->origin[i], k, k->default_value, NULL, NULL);
+                assert(r != -EINVAL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The section [secondary.NAME], added when first seen. */
+static int secondary_get(PrimaryConfig *c, const char *name, SecondaryConfig **ret) {
+        SecondaryConfig *a;
+        int r;
+
+        for (size_t i = 0; i < c->n_secondaries; i++)
+                if (strcmp(c->secondaries[i].name, name) == 0) {
+                        *ret = &c->secondaries[i];
+                        return 0;
+                }
+        a = realloc(c->secondaries, (c->n_secondaries + 1) * sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        c->secondaries = a;
+        r = secondary_init(&a[c->n_secondaries], name);
+        if (r < 0) {
+                secondary_done(&a[c->n_secondaries]);
+                return r;
+        }
+        *ret = &a[c->n_secondaries++];
+        return 0;
+}
+
+static int secondary_set(PrimaryConfig *c, const char *section, const char *key, const char *value,
+                         const char *where, unsigned load_id, unsigned line, char **reterr) {
+        const ConfigKey *k = find_secondary_key(key);
+        SecondaryConfig *sc;
+        ConfigKey named;
+        size_t i;
+        int r;
+
+        if (!k)
+                return message(reterr, -ENOKEY, "%s%s[%s] %s: unknown key", where ?: "", where ? ": " : "", section,
+                               key);
+        named = *k;
+        named.section = section; /* messages name the real section */
+        r = secondary_get(c, section + strlen(SECONDARY_PREFIX), &sc);
+        if (r < 0)
+                return r;
+        i = secondary_key_index(k);
+        if (load_id != 0 && sc->load_id != load_id) {
+                memset(sc->set_on_line, 0, ELEMENTSOF(secondary_keys) * sizeof(unsigned));
+                sc->load_id = load_id;
+        }
+        if (load_id != 0 && sc->set_on_line[i] > 0)
+                return key_message(reterr, -EINVAL, where, &named, "already set on line %u of this file",
+                                   sc->set_on_line[i]);
+        r = set_key_in(sc, &sc->origin[i], &named, value, where, reterr);
+        if (r < 0)
+                return r;
+        if (load_id != 0)
+                sc->set_on_line[i] = line;
+        return 0;
+}
+
+const char *secondary_transport_to_string(SecondaryTransportType t) {
+        if ((int) t < 0 || t >= _SECONDARY_TRANSPORT_MAX)
+                return NULL;
+        return secondary_transport_names[t];
+}
+
+static bool secondary_key_set(const SecondaryConfig *sc, const char *key) {
+        const ConfigKey *k = find_secondary_key(key);
+        const void *v;
+
+        assert(k);
+        v = field_const(sc, k);
+        if (type_is_string(k->type))
+                return *(char *const *) v != NULL;
+        if (k->type == CONFIG_ENUM)
+                return *(const int *) v >= 0;
+        return *(const uint64_t *) v != SECONDARY_CONFIG_UNSET;
+}
+
+static void verify_secondary_keys(const SecondaryConfig *sc, const char *section, const char *where, FILE *out) {
+        static const char *const doip[] = { "address", "logical-address", NULL };
+        static const char *const isotp[] = { "interface", "rx-id", "tx-id", NULL };
+        const char *const *needed = sc->transport == SECONDARY_TRANSPORT_DOIP    ? doip
+                                    : sc->transport == SECONDARY_TRANSPORT_ISOTP ? isotp
+                                                                                : NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(secondary_keys); i++)
+                if (secondary_keys[i].required && !secondary_key_set(sc, secondary_keys[i].key))
+                        problem(out, where, section, secondary_keys[i].key, "required, but not set");
+        for (size_t i = 0; needed && needed[i]; i++)
+                if (!secondary_key_set(sc, needed[i]))
+                        problem(out, where, section, needed[i], "required when transport = %s",
+                                secondary_transport_names[sc->transport]);
+        if (sc->transport == SECONDARY_TRANSPORT_DOIP && sc->logical_address >= 0x0E00 && sc->logical_address <= 0x0FFF)
+                problem(out, where, section, "logical-address", "0x0E00-0x0FFF are the testers' addresses");
+        if (sc->transport == SECONDARY_TRANSPORT_ISOTP && secondary_key_set(sc, "rx-id") &&
+            sc->rx_id == sc->tx_id)
+                problem(out, where, section, "tx-id", "must differ from rx-id");
+}
+
+static void verify_secondaries(const PrimaryConfig *c, const char *where, FILE *out) {
+        for (size_t i = 0; i < c->n_secondaries; i++) {
+                const SecondaryConfig *sc = &c->secondaries[i];
+                char section[sizeof(SECONDARY_PREFIX) + SECONDARY_NAME_MAX];
+
+                snprintf(section, sizeof(section), SECONDARY_PREFIX "%s", sc->name);
+                verify_secondary_keys(sc, section, where, out);
+                if (!sc->serial)
+                        continue;
+                if (c->ecu_serial && strcmp(sc->serial, c->ecu_serial) == 0)
+                        problem(out, where, section, "serial", "'%s' is the Primary's [vehicle] ecu-serial",
+                                sc->serial);
+                for (size_t j = 0; j < i; j++)
+                        if (c->secondaries[j].serial && strcmp(c->secondaries[j].serial, sc->serial) == 0)
+                                problem(out, where, section, "serial", "'%s' is also [secondary.%s]'s serial",
+                                        sc->serial, c->secondaries[j].name);
+        }
+}
+
+static void print_secondaries(const PrimaryConfig *c, FILE *f) {
+        for (size_t i = 0; i < c->n_secondaries; i++) {
+                fprintf(f, "\n[secondary.%s]\n", c->secondaries[i].name);
+                for (size_t j = 0; j < ELEMENTSOF(secondary_keys); j++)
+                        print_effective(&c->secondaries[i], c->secondaries[i].origin[j], &secondary_keys[j], f);
+        }
+}
+
+static const char secondary_doc[] =
+        "Each Secondary ECU has a section [secondary.NAME] (NAME: letters, digits, - and _), "
+        "reached with UDS on DoIP or on ISO-TP (docs/POUF.md, \"Uptane over UDS\").";
+
+/* Commented out with "# key = ", which is not a key to uncomment: the section has no defaults to show. */
+static void print_default_secondary(FILE *f) {
+        fprintf(f, "\n# [secondary.NAME]\n# %s\n", secondary_doc);
+        for (size_t i = 0; i < ELEMENTSOF(secondary_keys); i++) {
+                const ConfigKey *k = &secondary_keys[i];
+
+                fprintf(f, "#\n# %s\n# Type: ", k->doc);
+                print_type(k, f);
+                fputs(k->required ? ". Required.\n" : ".\n", f);
+                fprintf(f, "# %s =%s%s\n", k->key, k->default_value ? " " : "", k->default_value ?: "");
+        }
+}
+
+static void print_reference_secondary(FILE *f) {
+        fprintf(f, "\n## [secondary.NAME]\n\n%s Sections are repeated, one per Secondary; serials are unique and "
+                   "differ from the Primary's.\n\n| Key | Type | Default | Description |\n|---|---|---|---|\n",
+                secondary_doc);
+        for (size_t i = 0; i < ELEMENTSOF(secondary_keys); i++)
+                print_reference_key(&secondary_keys[i], f);
 }

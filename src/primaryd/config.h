@@ -45,6 +45,39 @@ typedef enum ControlBus {
         _CONTROL_BUS_MAX,
 } ControlBus;
 
+typedef enum SecondaryTransportType {
+        SECONDARY_TRANSPORT_DOIP,
+        SECONDARY_TRANSPORT_ISOTP,
+        _SECONDARY_TRANSPORT_MAX,
+} SecondaryTransportType;
+
+/* A number key of [secondary.NAME] without a value. */
+#define SECONDARY_CONFIG_UNSET UINT64_MAX
+
+/* One [secondary.NAME] section (a second table in config.c). */
+typedef struct SecondaryConfig {
+        char *name;
+        char *serial;
+        char *hardware_id;
+        char *public_key;          /* path of its public key, TUF key JSON */
+        int transport;             /* SecondaryTransportType */
+        int verification;          /* 0 full, 1 partial (SecondaryVerification) */
+        char *address;             /* doip: numeric IPv4 or IPv6 */
+        uint64_t port;
+        uint64_t logical_address;
+        char *interface;           /* isotp */
+        uint64_t rx_id, tx_id;
+        int fd;                    /* 0 no, 1 yes: CAN FD */
+        uint64_t padding;          /* SECONDARY_CONFIG_UNSET: none */
+        uint64_t block_size, stmin;
+        uint64_t timeout_s;        /* an answer to one request */
+        uint64_t install_timeout_s;/* all "response pending" of one request */
+
+        char **origin;             /* per key of the table, as PrimaryConfig's */
+        unsigned *set_on_line;     /* per key: the line of the file being read */
+        unsigned load_id;          /* which file set_on_line belongs to */
+} SecondaryConfig;
+
 typedef struct PrimaryConfig {
         /* [vehicle] */
         char *vin;
@@ -84,10 +117,16 @@ typedef struct PrimaryConfig {
         char *file_target_path;
         char *ostree_sysroot;
         char *ostree_remote_url;
+        char *ostree_os;
+        uint64_t ostree_min_free_space; /* 0: the repository's own setting */
         char *reboot_command;
         int reboot_mode; /* RebootMode */
         /* [control] */
         int control_bus; /* ControlBus */
+
+        /* [secondary.NAME] sections, in the order first seen. */
+        SecondaryConfig *secondaries;
+        size_t n_secondaries;
 
         /* Where each key was last set ("FILE:LINE"; NULL: the default),
          * indexed like the table. */
@@ -127,6 +166,8 @@ int primary_config_print_reference(FILE *f);
 
 /* The name of a package manager type, or NULL. */
 const char *package_manager_type_to_string(PackageManagerType t);
+
+const char *secondary_transport_to_string(SecondaryTransportType t);
 
 /* Introspection, for tests: the number of keys and the section and name of
  * key i (false when i is out of range). */

@@ -13,6 +13,7 @@
  * Every blocking call goes through http.c (the loop does the transfer) or
  * the disk. Failures are logged once, with their class, where they happen.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -40,8 +41,18 @@
 #define TOKEN_MAX_BYTES 4096u
 #define ANSWER_MAX_BYTES (64u * 1024u)
 
+/* One Secondary in this cycle. */
+typedef struct SecondaryRun {
+        Secondary *s;
+        UpEcuReportDoc *report; /* verified with its key; NULL: left out of this cycle */
+        int64_t nonce;
+} SecondaryRun;
+
 typedef struct Cycle {
         Daemon *d;
+        SecondaryRun *runs;      /* one per d->secondaries */
+        uint8_t *attestation;    /* the time server's answer, for the Secondaries */
+        size_t attestation_len;
         int64_t nonce;
         time_t now;              /* the time expiry is checked against */
         bool report_needed;      /* something the Director should hear about */
@@ -296,6 +307,19 @@ static int registration_body(Daemon *d, char **ret) {
         json_object_object_add(ecu, "hardware_id", json_object_new_string(d->config.hardware_id));
         json_object_object_add(ecu, "public_key", pub);
         json_object_array_add(ecus, TAKE_PTR(ecu));
+        for (size_t i = 0; i < d->n_secondaries; i++) {
+                const Secondary *s = d->secondaries[i];
+                struct json_object *e = json_object_new_object();
+
+                if (!e || !(pub = up_key_to_json(s->key))) {
+                        json_object_put(e);
+                        return -ENOMEM;
+                }
+                json_object_object_add(e, "ecu_serial", json_object_new_string(s->serial));
+                json_object_object_add(e, "hardware_id", json_object_new_string(s->hardware_id));
+                json_object_object_add(e, "public_key", pub);
+                json_object_array_add(ecus, e);
+        }
         json_object_object_add(body, "vin", json_object_new_string(d->config.vin));
         json_object_object_add(body, "primary_ecu_serial", json_object_new_string(d->config.ecu_serial));
         json_object_object_add(body, "ecus", TAKE_PTR(ecus));
@@ -370,22 +394,50 @@ static void keep_attested_time(Daemon *d, bool force) {
         (void) state_set_int(&d->state, "time_attested", d->attested_time);
 }
 
+/* {"nonces":[PRIMARY, SECONDARY...]}: one attestation for every ECU. */
+static int attestation_request(Cycle *c, char **ret) {
+        char *body = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&body, &size);
+
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "{\"nonces\":[%" PRId64, c->nonce);
+        for (size_t i = 0; i < c->d->n_secondaries; i++)
+                if (c->runs[i].report)
+                        fprintf(f, ",%" PRId64, c->runs[i].nonce);
+        fputs("]}", f);
+        if (fclose(f) != 0) {
+                free(body);
+                return -ENOMEM;
+        }
+        *ret = body;
+        return 0;
+}
+
 static int fetch_attestation(Cycle *c, UpTimeAttestationDoc **ret) {
         Daemon *d = c->d;
         _cleanup_free_ uint8_t *answer = NULL;
-        char body[64];
+        _cleanup_free_ char *body = NULL;
         size_t len;
         long status;
         int r;
 
-        snprintf(body, sizeof(body), "{\"nonces\":[%" PRId64 "]}", c->nonce);
+        r = attestation_request(c, &body);
+        if (r < 0)
+                return r;
         r = http_send_blocking(d->http, "POST", d->config.time_server_url, NULL, body, strlen(body),
                                UP_TIME_ATTESTATION_MAX_BYTES, &status, &answer, &len);
         if (r < 0)
                 return r;
         if (status != 200)
                 return status == 404 ? -ENOENT : -EIO;
-        return up_time_attestation_parse(answer, len, ret);
+        r = up_time_attestation_parse(answer, len, ret);
+        if (r >= 0) {
+                c->attestation = TAKE_PTR(answer);
+                c->attestation_len = len;
+        }
+        return r;
 }
 
 static int secure_time(Cycle *c) {
@@ -448,6 +500,7 @@ static void updater_config(Daemon *d, UpUpdaterConfig *u, const char *dir, const
                 .metadata_dir = dir,
                 .metadata_url = url,
                 .fetcher = http_as_fetcher(d->http),
+                .keep_root_history = true, /* the chain for Secondaries */
                 .root_max_length = d->config.max_root_size,
                 .timestamp_max_length = d->config.max_timestamp_size,
                 .snapshot_max_length = d->config.max_snapshot_size,
@@ -460,9 +513,10 @@ static CycleResult verify(Cycle *c) {
         _cleanup_free_ char *ddir = NULL, *idir = NULL, *durl = NULL, *iurl = NULL, *name = NULL;
         _cleanup_json_ struct json_object *hashes = NULL;
         UpFullVerificationError err = {};
-        const char *serials[] = { d->config.ecu_serial };
-        UpEcuCounter previous = { d->config.ecu_serial, state_get_counter(&d->state, d->config.ecu_serial) };
-        UpInstalledImage installed = { .ecu_serial = d->config.ecu_serial };
+        size_t n = 1 + d->n_secondaries, n_previous = 0, n_installed = 1;
+        _cleanup_free_ const char **serials = calloc(n, sizeof(char *));
+        _cleanup_free_ UpEcuCounter *previous = calloc(n, sizeof(UpEcuCounter));
+        _cleanup_free_ UpInstalledImage *installed = calloc(n, sizeof(UpInstalledImage));
         struct json_object *sha;
         uint64_t length;
         CycleResult res;
@@ -475,20 +529,34 @@ static CycleResult verify(Cycle *c) {
         iurl = url_join(d->config.image_url, "metadata/");
         if (r < 0 || !durl || !iurl)
                 return CYCLE_FATAL;
+        if (!serials || !previous || !installed)
+                return CYCLE_FATAL;
         r = installed_image(d, &name, &length, &hashes);
         if (r < 0)
                 return temporary(c, r, "reading what is installed");
-        installed.name = name;
-        installed.sha256_hex = json_object_object_get_ex(hashes, "sha256", &sha) ? json_object_get_string(sha) : "";
+        installed[0] = (UpInstalledImage) { d->config.ecu_serial, name,
+                json_object_object_get_ex(hashes, "sha256", &sha) ? json_object_get_string(sha) : "" };
+        /* The vehicle's ECUs: the Primary and every Secondary; what each runs, from its report. */
+        for (size_t i = 0; i < n; i++) {
+                serials[i] = i == 0 ? d->config.ecu_serial : d->secondaries[i - 1]->serial;
+                previous[n_previous] = (UpEcuCounter) { serials[i], state_get_counter(&d->state, serials[i]) };
+                if (previous[n_previous].release_counter >= 0)
+                        n_previous++;
+                if (i > 0 && c->runs[i - 1].report) {
+                        const UpImageInfo *img = &up_ecu_report_doc_report(c->runs[i - 1].report)->installed_image;
+                        installed[n_installed++] = (UpInstalledImage) { serials[i], img->filepath,
+                                up_image_info_hash(img, "sha256") ?: "" };
+                }
+        }
 
         UpFullVerificationConfig cfg = {
                 .vin = d->config.vin,
                 .ecu_serials = serials,
-                .n_ecu_serials = ELEMENTSOF(serials),
-                .previous = previous.release_counter >= 0 ? &previous : NULL,
-                .n_previous = previous.release_counter >= 0 ? 1 : 0,
-                .installed = &installed,
-                .n_installed = 1,
+                .n_ecu_serials = n,
+                .previous = n_previous > 0 ? previous : NULL,
+                .n_previous = n_previous,
+                .installed = installed,
+                .n_installed = n_installed,
                 .verified_director_snapshot = state_get_int(&d->state, "verified_director_snapshot", 0),
                 .now = c->now,
         };
@@ -511,8 +579,21 @@ static CycleResult verify(Cycle *c) {
         return CYCLE_UP_TO_DATE;
 }
 
+/* A Secondary left out of this cycle (no valid report, or the time could not
+ * be sent) that the Director assigns an image: this snapshot is not handled
+ * for it, so the next cycle must not stop early at "no change". */
+static bool secondary_missed(const Cycle *c) {
+        const UpDirectorTargets *t = c->fv->director;
+
+        for (size_t i = 0; t && i < c->d->n_secondaries; i++)
+                if (!c->runs[i].report && up_director_targets_find_ecu(t, c->runs[i].s->serial, NULL))
+                        return true;
+        return false;
+}
+
 /* Remembers the release counters the verified Director gave, and that this
- * snapshot was handled (the next run may stop early). */
+ * snapshot was handled (the next run may stop early) unless a Secondary it
+ * assigns an image was missed. */
 static int remember_verified(Cycle *c) {
         Daemon *d = c->d;
         const UpDirectorTargets *t = c->fv->director;
@@ -526,8 +607,12 @@ static int remember_verified(Cycle *c) {
                                 if (r < 0)
                                         return r;
                         }
-        r = state_set_int(&d->state, "verified_director_snapshot", c->fv->director_snapshot_version);
-        return r < 0 ? r : state_save_if_dirty(&d->state);
+        if (!secondary_missed(c)) {
+                r = state_set_int(&d->state, "verified_director_snapshot", c->fv->director_snapshot_version);
+                if (r < 0)
+                        return r;
+        }
+        return state_save_if_dirty(&d->state);
 }
 
 /* --- 4. Download ------------------------------------------------------------------------------------- */
@@ -581,7 +666,8 @@ static int sha256_hex(const UpDirectorTarget *t, char ret[2 * UP_HASH_MAX_SIZE +
 
 /* Downloads into CACHE/images/SHA256 (resuming a .part), or reuses a
  * complete copy there after checking it again. */
-static int download(Cycle *c, const UpDirectorTarget *t, const UpTargetInfo *image, char **ret_path) {
+static int download(Cycle *c, const UpDirectorTarget *t, const UpTargetInfo *image, const char *serial,
+                    const char *hardware_id, char **ret_path) {
         Daemon *d = c->d;
         _cleanup_free_ char *dir = NULL, *path = NULL, *url_name = NULL, *url = NULL;
         _cleanup_(up_image_sink_closep) UpImageSink *sink = NULL;
@@ -602,7 +688,7 @@ static int download(Cycle *c, const UpDirectorTarget *t, const UpTargetInfo *ima
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return -errno;
         if (access(path, F_OK) == 0) {
-                r = up_image_verify_file(t, d->config.ecu_serial, d->config.hardware_id, path);
+                r = up_image_verify_file(t, serial, hardware_id, path);
                 if (r >= 0) {
                         *ret_path = TAKE_PTR(path);
                         return 0;
@@ -785,23 +871,315 @@ static CycleResult update_primary(Cycle *c) {
                 f.target = dt->name;
                 log_event(LOG_NOTICE, LOG_EVENT_UPDATE_AVAILABLE, &f, "Update available: %s (%" PRId64 " bytes)",
                           dt->name, dt->length);
-                if (d->pm->ops->fetches && d->pm->ops->fetches(d->pm, dt))
+                bool fetched = d->pm->ops->fetches && d->pm->ops->fetches(d->pm, dt);
+                if (fetched)
                         r = fetch_by_package_manager(c, dt);
                 else
-                        r = download(c, dt, c->fv->images[i], &path);
+                        r = download(c, dt, c->fv->images[i], d->config.ecu_serial, d->config.hardware_id, &path);
                 if (r < 0) {
+                        /* The package manager's words: which URL, which object, how much space. */
+                        const char *why = fetched ? package_manager_last_error(d->pm) : NULL;
+
                         if (cancelled(c))
                                 return temporary(c, -ECANCELED, "downloading");
                         if (classify(r) == CYCLE_REJECTED) {
-                                snprintf(message, sizeof(message), "image %s refused: %s", dt->name, up_strerror(r));
+                                snprintf(message, sizeof(message), "image %s refused: %s%s%s", dt->name,
+                                         up_strerror(r), why ? ": " : "", why ?: "");
                                 return rejected(c, r, c->mirror ?: "image", dt->name, message);
                         }
-                        return temporary(c, r, "downloading the image");
+                        snprintf(message, sizeof(message), "downloading the image%s%s%s", why ? " (" : "",
+                                 why ?: "", why ? ")" : "");
+                        return temporary(c, r, message);
                 }
                 log_event(LOG_NOTICE, LOG_EVENT_DOWNLOAD_DONE, &f, "Downloaded and verified %s", dt->name);
                 return install(c, dt, path);
         }
         return CYCLE_UP_TO_DATE;
+}
+
+/* --- Secondaries (docs/POUF.md, "Uptane over UDS") ------------------------------------------------- */
+
+/* Logged with the Secondary's serial; the Secondary is left out of the rest of this cycle. */
+static void secondary_failed(Cycle *c, SecondaryRun *run, int r, const char *what) {
+        Secondary *s = run->s;
+        const char *why = s->ops->last_error(s);
+        LogFields f = { .ecu_serial = s->serial, .error = r };
+
+        log_event(LOG_WARNING, LOG_EVENT_TEMPORARY_FAILURE, &f, "Secondary %s (%s): %s: %s", s->name, s->serial,
+                  what, why && *why ? why : up_strerror(r));
+        up_ecu_report_doc_free(run->report);
+        run->report = NULL;
+        c->report_needed = true;
+}
+
+/* Its signed report, checked with its configured key, and its nonce. */
+static int secondary_report(SecondaryRun *run) {
+        Secondary *s = run->s;
+        _cleanup_free_ uint8_t *data = NULL;
+        UpEcuReportDoc *doc = NULL;
+        size_t len;
+        int r;
+
+        r = s->ops->get_report(s, &data, &len);
+        if (r >= 0)
+                r = up_ecu_report_parse(data, len, &doc);
+        if (r >= 0)
+                r = up_ecu_report_verify(doc, s->key);
+        if (r >= 0 && strcmp(up_ecu_report_doc_report(doc)->ecu_serial, s->serial) != 0)
+                r = -EXDEV;
+        if (r >= 0)
+                r = s->ops->get_nonce(s, &run->nonce);
+        if (r < 0) {
+                up_ecu_report_doc_free(doc);
+                return r;
+        }
+        run->report = doc;
+        return 0;
+}
+
+static void collect_reports(Cycle *c) {
+        for (size_t i = 0; i < c->d->n_secondaries && !cancelled(c); i++) {
+                int r = secondary_report(&c->runs[i]);
+
+                if (r < 0)
+                        secondary_failed(c, &c->runs[i], r, "no valid ECU version report");
+        }
+}
+
+static void send_time_to_secondaries(Cycle *c) {
+        for (size_t i = 0; c->attestation && i < c->d->n_secondaries && !cancelled(c); i++) {
+                SecondaryRun *run = &c->runs[i];
+                int r;
+
+                if (!run->report)
+                        continue;
+                r = run->s->ops->send_time(run->s, c->attestation, c->attestation_len);
+                if (r < 0)
+                        secondary_failed(c, run, r, "sending the time attestation");
+        }
+}
+
+typedef struct MetadataSet {
+        SecondaryMetadataFile files[256];
+        char *roles[256];
+        uint8_t *data[256];
+        size_t n;
+} MetadataSet;
+
+static void metadata_set_done(MetadataSet *m) {
+        for (size_t i = 0; i < m->n; i++) {
+                free(m->roles[i]);
+                free(m->data[i]);
+        }
+        m->n = 0;
+}
+
+static int is_json_file(const struct dirent *e) {
+        size_t n = strlen(e->d_name);
+
+        return e->d_name[0] != '.' && n > 5 && strcmp(e->d_name + n - 5, ".json") == 0;
+}
+
+/* Root rotations: a Secondary that trusts an older root needs every N.root.json
+ * after it (POUF, "Uptane over UDS"); the Primary stores only its newest
+ * root.json, so 2.root.json up to its version are fetched from the repository
+ * (the Secondary checks the chain). One that cannot be fetched ends the chain. */
+static int metadata_add_rotations(Daemon *d, MetadataSet *m, const char *repo) {
+        _cleanup_json_ struct json_object *doc = NULL;
+        struct json_object *signed_, *version;
+        int64_t v = 0;
+
+        for (size_t i = 0; i < m->n; i++)
+                if (strcmp(m->files[i].repository, repo) == 0 && strcmp(m->files[i].role, "root") == 0) {
+                        _cleanup_free_ char *text = strndup((const char *) m->data[i], m->files[i].len);
+
+                        doc = text ? json_tokener_parse(text) : NULL;
+                }
+        if (json_object_object_get_ex(doc, "signed", &signed_) &&
+            json_object_object_get_ex(signed_, "version", &version))
+                v = json_object_get_int64(version);
+        for (int64_t n = 2; n <= v && m->n < ELEMENTSOF(m->files); n++) {
+                _cleanup_free_ char *url = NULL;
+                uint8_t *data = NULL;
+                size_t len;
+
+                url = strcmp(repo, "director") == 0
+                        ? url_join(d->config.director_url, "%s/metadata/%" PRId64 ".root.json", d->config.vin, n)
+                        : url_join(d->config.image_url, "metadata/%" PRId64 ".root.json", n);
+                if (!url)
+                        return -ENOMEM;
+                if (http_get_blocking(d->http, url, d->config.max_root_size, &data, &len) < 0)
+                        break;
+                if (asprintf(&m->roles[m->n], "%" PRId64 ".root", n) < 0) {
+                        free(data);
+                        return -ENOMEM;
+                }
+                m->data[m->n] = data;
+                m->files[m->n] = (SecondaryMetadataFile) { repo, m->roles[m->n], data, len };
+                m->n++;
+        }
+        return 0;
+}
+
+/* The trusted files of one repository, as the Primary stored them. */
+static int metadata_add_repo(Daemon *d, MetadataSet *m, const char *repo) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent **names = NULL;
+        int n, r;
+
+        r = state_metadata_dir(&d->state, repo, &dir);
+        if (r < 0)
+                return r;
+        n = scandir(dir, &names, is_json_file, alphasort);
+        if (n < 0)
+                return -errno;
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                size_t len;
+
+                if (r >= 0 && m->n == ELEMENTSOF(m->files))
+                        r = -E2BIG;
+                if (r >= 0 && asprintf(&path, "%s/%s", dir, names[i]->d_name) < 0)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = up_read_file(path, d->config.max_targets_size, &m->data[m->n], &len);
+                if (r >= 0 && !(m->roles[m->n] = strndup(names[i]->d_name, strlen(names[i]->d_name) - 5))) {
+                        free(m->data[m->n]);
+                        r = -ENOMEM;
+                }
+                if (r >= 0) {
+                        m->files[m->n] = (SecondaryMetadataFile) { repo, m->roles[m->n], m->data[m->n], len };
+                        m->n++;
+                }
+                free(names[i]);
+        }
+        free(names);
+        if (r >= 0)
+                r = metadata_add_rotations(d, m, repo);
+        return r;
+}
+
+static int record_secondary_outcome(Cycle *c, const char *serial, const char *target, const InstallOutcome *o) {
+        struct json_object *all = state_get_object(&c->d->state, "secondary_results"), *rep;
+
+        all = all ? json_object_get(all) : json_object_new_object();
+        rep = json_object_new_object();
+        if (!all || !rep) {
+                json_object_put(all);
+                json_object_put(rep);
+                return -ENOMEM;
+        }
+        json_object_object_add(rep, "target", json_object_new_string(target));
+        json_object_object_add(rep, "success", json_object_new_boolean(o->success));
+        json_object_object_add(rep, "code", json_object_new_string(o->code));
+        json_object_object_add(rep, "description", json_object_new_string(o->description));
+        json_object_object_add(all, serial, rep);
+        c->report_needed = true;
+        return state_set_object(&c->d->state, "secondary_results", all);
+}
+
+static bool secondary_runs(const SecondaryRun *run, const UpDirectorTarget *dt) {
+        const UpImageInfo *img = &up_ecu_report_doc_report(run->report)->installed_image;
+        const char *have = up_image_info_hash(img, "sha256");
+        char hex[2 * UP_HASH_MAX_SIZE + 1];
+
+        return strcmp(img->filepath, dt->name) == 0 && have && sha256_hex(dt, hex) >= 0 &&
+               strcasecmp(have, hex) == 0;
+}
+
+static int secondary_progress(void *userdata, uint64_t done, uint64_t total) {
+        return fetch_progress(userdata, done, total);
+}
+
+/* Metadata, image, install: the steps a Secondary takes once its image is here. */
+static CycleResult deliver(Cycle *c, SecondaryRun *run, const UpDirectorTarget *dt, const char *path) {
+        Secondary *s = run->s;
+        MetadataSet m = { .n = 0 };
+        LogFields f = { .ecu_serial = s->serial, .target = dt->name };
+        InstallOutcome o = {};
+        int r;
+
+        r = metadata_add_repo(c->d, &m, "director");
+        if (r >= 0 && s->verification == SECONDARY_FULL)
+                r = metadata_add_repo(c->d, &m, "image");
+        if (r < 0) {
+                metadata_set_done(&m);
+                return temporary(c, r, "reading the trusted metadata");
+        }
+        daemon_set_state(c->d, "installing");
+        r = s->ops->send_metadata(s, m.files, m.n);
+        metadata_set_done(&m);
+        if (r < 0) {
+                secondary_failed(c, run, r, "sending the metadata");
+                return CYCLE_TEMPORARY;
+        }
+        r = s->ops->send_image(s, dt->name, path, (uint64_t) dt->length, secondary_progress, c);
+        if (r < 0) {
+                secondary_failed(c, run, r, "sending the image");
+                return CYCLE_TEMPORARY;
+        }
+        r = s->ops->install(s, &o);
+        if (r < 0) {
+                secondary_failed(c, run, r, "installing");
+                return CYCLE_TEMPORARY;
+        }
+        r = record_secondary_outcome(c, s->serial, dt->name, &o);
+        if (r >= 0)
+                r = state_save(&c->d->state);
+        if (r < 0)
+                return temporary(c, r, "recording the install");
+        log_event(o.success ? LOG_NOTICE : LOG_ERR, o.success ? LOG_EVENT_INSTALLED : LOG_EVENT_INSTALL_FAILED, &f,
+                  "Secondary %s: %s: %s", s->serial, dt->name, o.description);
+        if (o.success)
+                c->installed = true;
+        return o.success ? CYCLE_UPDATED : CYCLE_TEMPORARY;
+}
+
+static CycleResult update_secondary(Cycle *c, SecondaryRun *run) {
+        const UpDirectorTargets *t = c->fv->director;
+        const UpDirectorTarget *dt = up_director_targets_find_ecu(t, run->s->serial, NULL);
+        Secondary *s = run->s;
+        _cleanup_free_ char *path = NULL;
+        int64_t counter = state_get_counter(&c->d->state, s->serial);
+        char message[512];
+        int r;
+
+        if (!dt || secondary_runs(run, dt))
+                return CYCLE_UP_TO_DATE;
+        r = up_image_check_ecu(dt, s->serial, s->hardware_id, counter < 0 ? 0 : counter);
+        if (r < 0) {
+                snprintf(message, sizeof(message), "%s is not for %s: %s", dt->name, s->serial, up_strerror(r));
+                return rejected(c, r, "director", dt->name, message);
+        }
+        LogFields f = { .ecu_serial = s->serial, .target = dt->name };
+        log_event(LOG_NOTICE, LOG_EVENT_UPDATE_AVAILABLE, &f, "Update available for Secondary %s: %s", s->serial,
+                  dt->name);
+        r = download(c, dt, c->fv->images[dt - t->targets], s->serial, s->hardware_id, &path);
+        if (r < 0) {
+                if (classify(r) == CYCLE_REJECTED) {
+                        snprintf(message, sizeof(message), "image %s for %s refused: %s", dt->name, s->serial,
+                                 up_strerror(r));
+                        return rejected(c, r, c->mirror ?: "image", dt->name, message);
+                }
+                return temporary(c, r, "downloading a Secondary's image");
+        }
+        return deliver(c, run, dt, path);
+}
+
+/* Each Secondary on its own: one that fails is logged and the next one goes on. */
+static CycleResult update_secondaries(Cycle *c) {
+        CycleResult res = CYCLE_UP_TO_DATE;
+
+        for (size_t i = 0; i < c->d->n_secondaries && !cancelled(c); i++) {
+                CycleResult one;
+
+                if (!c->runs[i].report)
+                        continue;
+                one = update_secondary(c, &c->runs[i]);
+                res = res == CYCLE_UPDATED || one == CYCLE_UPDATED ? CYCLE_UPDATED
+                    : one != CYCLE_UP_TO_DATE ? one : res;
+        }
+        return res;
 }
 
 /* --- 6. The vehicle version manifest ------------------------------------------------------------------ */
@@ -847,39 +1225,74 @@ static int sign_ecu_report(Cycle *c, char **ret, size_t *ret_len) {
         return up_ecu_report_sign(&rep, d->ecu_key, ret, ret_len);
 }
 
+static UpInstallResult result_from_json(struct json_object *result) {
+        struct json_object *v;
+
+        return (UpInstallResult) {
+                json_object_object_get_ex(result, "success", &v) && json_object_get_boolean(v),
+                json_object_object_get_ex(result, "code", &v) ? json_object_get_string(v) : "",
+                json_object_object_get_ex(result, "description", &v) ? json_object_get_string(v) : "",
+        };
+}
+
+/* One item per ECU that installed something since the last accepted manifest. */
+static size_t install_items(Cycle *c, UpInstallItem *items, size_t max) {
+        struct json_object *result = state_get_object(&c->d->state, "installation_result"),
+                           *others = state_get_object(&c->d->state, "secondary_results");
+        size_t n = 0;
+
+        if (result)
+                items[n++] = (UpInstallItem) { c->d->config.ecu_serial, result_from_json(result) };
+        if (others) {
+                json_object_object_foreach(others, serial, one) {
+                        if (n == max)
+                                break;
+                        items[n++] = (UpInstallItem) { serial, result_from_json(one) };
+                }
+        }
+        return n;
+}
+
 static int sign_manifest(Cycle *c, char **ret, size_t *ret_len) {
         Daemon *d = c->d;
         _cleanup_free_ char *report = NULL;
         _cleanup_(up_ecu_report_doc_freep) UpEcuReportDoc *doc = NULL;
-        struct json_object *result = state_get_object(&d->state, "installation_result"), *v;
+        _cleanup_free_ const UpEcuReportDoc **reports = calloc(1 + d->n_secondaries, sizeof(UpEcuReportDoc *));
+        _cleanup_free_ UpInstallItem *items = calloc(1 + d->n_secondaries, sizeof(UpInstallItem));
         UpInstallationReport ir;
-        UpInstallItem item;
         char correlation[64];
-        size_t len;
+        size_t len, n_reports = 1, n_items;
         int r;
 
+        if (!reports || !items)
+                return -ENOMEM;
         r = sign_ecu_report(c, &report, &len);
         if (r >= 0)
                 r = up_ecu_report_parse(report, len, &doc);
         if (r < 0)
                 return r;
-        const UpEcuReportDoc *reports[] = { doc };
+        reports[0] = doc;
+        for (size_t i = 0; c->runs && i < d->n_secondaries; i++)
+                if (c->runs[i].report)
+                        reports[n_reports++] = c->runs[i].report;
         UpVehicleManifest m = {
                 .vin = d->config.vin,
                 .primary_ecu_serial = d->config.ecu_serial,
                 .reports = reports,
-                .n_reports = 1,
+                .n_reports = n_reports,
         };
-        if (result) {
-                bool ok = json_object_object_get_ex(result, "success", &v) && json_object_get_boolean(v);
-                const char *code = json_object_object_get_ex(result, "code", &v) ? json_object_get_string(v) : "";
-                const char *desc =
-                        json_object_object_get_ex(result, "description", &v) ? json_object_get_string(v) : "";
+        n_items = install_items(c, items, 1 + d->n_secondaries);
+        if (n_items > 0) {
+                UpInstallResult all = { true, "OK", "" };
 
+                for (size_t i = 0; i < n_items; i++)
+                        if (!items[i].result.success)
+                                all = (UpInstallResult) { false, "INSTALL_FAILED", "an ECU did not install" };
+                if (n_items == 1)
+                        all = items[0].result;
                 snprintf(correlation, sizeof(correlation), "primary-install-%" PRId64,
                          state_get_int(&d->state, "report_counter", 0));
-                item = (UpInstallItem) { d->config.ecu_serial, { ok, code, desc } };
-                ir = (UpInstallationReport) { correlation, { ok, code, desc }, &item, 1 };
+                ir = (UpInstallationReport) { correlation, all, items, n_items };
                 m.installation_report = &ir;
         }
         return up_vehicle_manifest_sign(&m, d->ecu_key, ret, ret_len);
@@ -918,6 +1331,7 @@ static CycleResult send_manifest(Cycle *c) {
         /* Reported: the Director has the attacks and the result now. */
         (void) state_set_string(&d->state, "attacks_detected", NULL);
         (void) state_set_object(&d->state, "installation_result", NULL);
+        (void) state_set_object(&d->state, "secondary_results", NULL);
         (void) state_set_bool(&d->state, "manifest_sent", true);
         r = state_save(&d->state);
         if (r < 0)
@@ -948,12 +1362,17 @@ static CycleResult run_steps(Cycle *c) {
         if (r < 0)
                 return CYCLE_FATAL;
         daemon_set_state(c->d, "checking");
+        collect_reports(c);
         (void) secure_time(c);
+        send_time_to_secondaries(c);
         res = worst(res, verify(c));
         if (res != CYCLE_UP_TO_DATE && res != CYCLE_UPDATED)
                 return res;
-        if (c->fv->state == UP_FULL_VERIFICATION_UPDATES)
+        if (c->fv->state == UP_FULL_VERIFICATION_UPDATES) {
+                /* The Primary first, then each Secondary, whatever the others did. */
                 res = worst(res, update_primary(c));
+                res = worst(res, update_secondaries(c));
+        }
         if (res == CYCLE_UP_TO_DATE || res == CYCLE_UPDATED) {
                 r = remember_verified(c);
                 if (r < 0)
@@ -970,10 +1389,15 @@ CycleResult cycle_run(Daemon *d) {
         CycleResult res, sent;
 
         log_event(LOG_INFO, LOG_EVENT_CHECK_STARTED, &f, "Checking for updates");
+        c.runs = calloc(d->n_secondaries ?: 1, sizeof(SecondaryRun));
+        if (!c.runs)
+                return CYCLE_FATAL;
+        for (size_t i = 0; i < d->n_secondaries; i++)
+                c.runs[i].s = d->secondaries[i];
         daemon_set_progress(d, 0, 0);
         res = run_steps(&c);
         if (!state_get_bool(&d->state, "manifest_sent") || state_get_string(&d->state, "attacks_detected") ||
-            state_get_object(&d->state, "installation_result"))
+            state_get_object(&d->state, "installation_result") || state_get_object(&d->state, "secondary_results"))
                 c.report_needed = true;
         if (c.report_needed && res != CYCLE_FATAL && !cancelled(&c)) {
                 if (!c.nonce)
@@ -991,6 +1415,10 @@ CycleResult cycle_run(Daemon *d) {
         } else if (res == CYCLE_UPDATED)
                 daemon_set_result(d, "updated");
         up_full_verification_free(c.fv);
+        for (size_t i = 0; i < d->n_secondaries; i++)
+                up_ecu_report_doc_free(c.runs[i].report);
+        free(c.runs);
+        free(c.attestation);
         daemon_set_progress(d, 0, 0);
         return res;
 }

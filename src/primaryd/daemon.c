@@ -367,6 +367,38 @@ static int load_time_server_key(Daemon *d) {
         return r;
 }
 
+/* A Secondary that cannot be set up (key file, CAN interface) is left out:
+ * the others and the Primary still update. */
+static int open_secondaries(Daemon *d) {
+        d->secondaries = calloc(d->config.n_secondaries ?: 1, sizeof(Secondary *));
+        if (!d->secondaries)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->config.n_secondaries; i++) {
+                const SecondaryConfig *sc = &d->config.secondaries[i];
+                LogFields f = { .ecu_serial = sc->serial };
+                _cleanup_free_ char *message = NULL;
+                int r;
+
+                r = secondary_new_from_config(sc, &d->secondaries[d->n_secondaries], &message);
+                if (r < 0) {
+                        f.error = r;
+                        log_event(LOG_ERR, LOG_EVENT_NONE, &f, "Secondary %s left out: %s", sc->name,
+                                  message ?: strerror(-r));
+                        continue;
+                }
+                d->n_secondaries++;
+        }
+        return 0;
+}
+
+static void close_secondaries(Daemon *d) {
+        for (size_t i = 0; i < d->n_secondaries; i++)
+                secondary_free(d->secondaries[i]);
+        free(d->secondaries);
+        d->secondaries = NULL;
+        d->n_secondaries = 0;
+}
+
 static int setup_state(Daemon *d) {
         _cleanup_free_ char *message = NULL;
         bool created;
@@ -392,7 +424,8 @@ static int setup_state(Daemon *d) {
         refresh_installed(d);
         d->attested_time = (time_t) state_get_int(&d->state, "time_attested", 0);
         d->attested_previous = (time_t) state_get_int(&d->state, "time_previous", d->attested_time);
-        return load_time_server_key(d);
+        r = load_time_server_key(d);
+        return r < 0 ? r : open_secondaries(d);
 }
 
 static void teardown(Daemon *d) {
@@ -409,6 +442,7 @@ static void teardown(Daemon *d) {
                 close(d->worker_done_fd);
         d->event = sd_event_unref(d->event);
         d->pm = package_manager_free(d->pm);
+        close_secondaries(d);
         up_key_unref(d->ecu_key);
         up_key_unref(d->time_server_key);
         state_close(&d->state);

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "http.h"
 #include "package_manager.h"
+#include "secondary.h"
 #include "state.h"
 
 /* The outcome of one update cycle, and uptane-primaryd --once's exit status. */
@@ -58,6 +59,9 @@ typedef struct Daemon {
         UpKey *ecu_key;
         UpKey *time_server_key; /* NULL: no time server */
         PackageManager *pm;
+        /* [secondary.NAME], in config order; one that cannot be set up is left out (logged). */
+        Secondary **secondaries;
+        size_t n_secondaries;
         /* The last two attested times; state.json gets them at most hourly
          * (and with every other save), so that an idle poll writes nothing. */
         time_t attested_time, attested_previous;

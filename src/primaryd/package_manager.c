@@ -18,9 +18,13 @@ int package_manager_new(const PrimaryConfig *c, PackageManager **ret, char **ret
         case PACKAGE_MANAGER_FILE:
                 return package_manager_file_new(c->file_target_path, ret);
         case PACKAGE_MANAGER_OSTREE:
+#ifdef HAVE_OSTREE
+                return package_manager_ostree_new(c, ret, reterr);
+#else
                 if (reterr)
                         *reterr = strdup("[package-manager] type = ostree: not built into this version");
                 return -EOPNOTSUPP;
+#endif
         default:
                 return -EINVAL;
         }
@@ -30,6 +34,30 @@ PackageManager *package_manager_free(PackageManager *pm) {
         if (pm)
                 pm->ops->free(pm);
         return NULL;
+}
+
+const char *package_manager_last_error(PackageManager *pm) {
+        return pm && pm->ops->last_error ? pm->ops->last_error(pm) : NULL;
+}
+
+int package_manager_boot_id(char ret[static 64]) {
+        const char *fake = getenv("UPTANE_TEST_BOOT_ID");
+        _cleanup_(fclosep) FILE *f = NULL;
+        char line[64];
+        size_t n;
+
+        if (fake && *fake) {
+                snprintf(ret, 64, "%s", fake);
+                return 0;
+        }
+        f = fopen("/proc/sys/kernel/random/boot_id", "re");
+        if (!f)
+                return -errno;
+        if (!fgets(line, sizeof(line), f))
+                return -EIO;
+        n = strcspn(line, " \n");
+        snprintf(ret, 64, "%.*s", (int) n, line);
+        return 0;
 }
 
 void test_crash_point(const char *name) {

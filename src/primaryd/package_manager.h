@@ -3,8 +3,9 @@
 
 /*
  * How the Primary's own image is installed. The daemon only talks to this
- * interface; "file" (pm_file.c) writes the image to a path, "ostree" (issue
- * 6) deploys a commit. Every call runs on the worker thread and may block.
+ * interface; "file" (pm_file.c) writes the image to a path, "ostree"
+ * (pm_ostree.c) deploys a commit. Every call runs on the worker thread and
+ * may block.
  *
  * The daemon records the pending install in state.json before install() and
  * replaces it by the outcome after; finalize() settles an install that a
@@ -63,6 +64,11 @@ typedef struct PackageManagerOps {
          * (or definitely failed: another deployment booted), -EAGAIN when it
          * never happened (then the daemon installs again). */
         int (*finalize)(PackageManager *pm, const ImageRecord *pending, InstallOutcome *ret);
+        /* Optional (NULL: none). Why the last fetch() failed, in words, for
+         * the log (an errno alone says too little: which URL, which object,
+         * how much space); NULL when there is nothing to add. Valid until
+         * the next call. */
+        const char *(*last_error)(PackageManager *pm);
         void (*free)(PackageManager *pm);
 } PackageManagerOps;
 
@@ -71,9 +77,17 @@ struct PackageManager {
 };
 
 /* The package manager the configuration names. -EOPNOTSUPP when it is not
- * built in (ostree, for now), with a sentence in *reterr. */
+ * built in (ostree without libostree at build time), with a sentence in
+ * *reterr, as for any other failure. */
 int package_manager_new(const PrimaryConfig *c, PackageManager **ret, char **reterr);
 PackageManager *package_manager_free(PackageManager *pm);
+
+/* pm->ops->last_error(), or NULL when the package manager has none. */
+const char *package_manager_last_error(PackageManager *pm);
+
+/* The id of this boot (the kernel's, or UPTANE_TEST_BOOT_ID in tests, as the
+ * cycle's): what tells an install done in this boot from an older one. */
+int package_manager_boot_id(char ret[static 64]);
 
 void install_outcome_set(InstallOutcome *o, bool success, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
@@ -85,6 +99,10 @@ void test_crash_point(const char *name);
 
 /* pm_file.c */
 int package_manager_file_new(const char *target_path, PackageManager **ret);
+
+/* pm_ostree.c (built with libostree only): [package-manager] ostree-*, the
+ * [tls] files and the [download] limits, copied. */
+int package_manager_ostree_new(const PrimaryConfig *c, PackageManager **ret, char **reterr);
 
 /* Hashes a file with every algorithm libuptane knows: {"sha256": hex, ...}. */
 int hash_file(const char *path, uint64_t *ret_length, struct json_object **ret_hashes);

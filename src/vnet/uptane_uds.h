@@ -41,5 +41,5 @@
 #define UPTANE_SESSION_PROGRAMMING  0x02u
 
 /* DoIP logical addresses: the Primary tests as 0x0E80; Secondaries are
- * configured (0x0001-0x0DFF). */
+ * configured (0x0001-0x0DFF or 0x1000-0x7FFF). */
 #define UPTANE_DOIP_TESTER_ADDRESS  0x0E80u

@@ -603,6 +603,123 @@ START_TEST(test_default_config_uncommented) {
 }
 END_TEST
 
+/* [secondary.NAME]: repeated sections, their own table of keys. */
+static const char secondaries_text[] =
+        "[secondary.brakes]\n"
+        "serial = brakes-1\n"
+        "hardware-id = acme-brakes\n"
+        "public-key = /etc/uptane/brakes.pub\n"
+        "verification = full\n"
+        "transport = doip\n"
+        "address = 127.0.0.1\n"
+        "port = 13401\n"
+        "logical-address = 0x0101\n"
+        "[secondary.door-left]\n"
+        "serial = door-1\n"
+        "hardware-id = acme-door\n"
+        "public-key = /etc/uptane/door.pub\n"
+        "verification = partial\n"
+        "transport = isotp\n"
+        "interface = vcan0\n"
+        "rx-id = 0x7E8\n"
+        "tx-id = 2016\n"
+        "fd = yes\n"
+        "padding = 0xCC\n"
+        "stmin = 0xF1\n";
+
+START_TEST(test_secondaries_valid) {
+        char *printed, *path, *again;
+        PrimaryConfig copy;
+
+        ck_assert_msg(load_with(secondaries_text) == 0, "%s", msg);
+        ck_assert_uint_eq(cfg.n_secondaries, 2);
+        ck_assert_str_eq(cfg.secondaries[0].name, "brakes");
+        ck_assert_str_eq(cfg.secondaries[0].serial, "brakes-1");
+        ck_assert_int_eq(cfg.secondaries[0].transport, SECONDARY_TRANSPORT_DOIP);
+        ck_assert_int_eq(cfg.secondaries[0].verification, 0);
+        ck_assert_uint_eq(cfg.secondaries[0].port, 13401);
+        ck_assert_uint_eq(cfg.secondaries[0].logical_address, 0x0101);
+        ck_assert_uint_eq(cfg.secondaries[0].padding, SECONDARY_CONFIG_UNSET);
+        ck_assert_uint_eq(cfg.secondaries[0].timeout_s, 2);
+        ck_assert_uint_eq(cfg.secondaries[0].install_timeout_s, 600);
+        ck_assert_str_eq(cfg.secondaries[1].name, "door-left");
+        ck_assert_int_eq(cfg.secondaries[1].transport, SECONDARY_TRANSPORT_ISOTP);
+        ck_assert_int_eq(cfg.secondaries[1].verification, 1);
+        ck_assert_uint_eq(cfg.secondaries[1].rx_id, 0x7E8);
+        ck_assert_uint_eq(cfg.secondaries[1].tx_id, 0x7E0);
+        ck_assert_int_eq(cfg.secondaries[1].fd, 1);
+        ck_assert_uint_eq(cfg.secondaries[1].padding, 0xCC);
+        ck_assert_uint_eq(cfg.secondaries[1].stmin, 0xF1);
+        ck_assert_uint_eq(cfg.secondaries[1].port, 13400);
+
+        /* --check-config prints them, and what it prints reads back the same. */
+        printed = print_effective(&cfg);
+        ck_assert_ptr_nonnull(strstr(printed, "\n[secondary.brakes]\nserial = brakes-1 ; "));
+        ck_assert_ptr_nonnull(strstr(printed, "\nlogical-address = 0x101 ; "));
+        ck_assert_ptr_nonnull(strstr(printed, "\ntx-id = 0x7E0 ; "));
+        ck_assert_ptr_nonnull(strstr(printed, "\n# padding: not set\n"));
+        path = write_file("printed.conf", printed);
+        ck_assert_int_eq(primary_config_init(&copy), 0);
+        ck_assert_msg(primary_config_load(&copy, path, &msg) == 0, "%s", msg);
+        again = strip_origins(print_effective(&copy));
+        primary_config_done(&copy);
+        printed = strip_origins(printed);
+        ck_assert_str_eq(again, printed);
+        free(again);
+        free(printed);
+        free(path);
+}
+END_TEST
+
+START_TEST(test_secondaries_unknown_key) {
+        ck_assert_int_eq(load_with("[secondary.brakes]\nserial = b-1\nbaud-rate = 500000\n"), -ENOKEY);
+        assert_message("50-test.conf:3: [secondary.brakes] baud-rate: unknown key");
+        ck_assert_int_eq(load_with("[secondary.]\nserial = b-1\n"), -ENOKEY);
+        assert_message("50-test.conf:1: [secondary.]: unknown section");
+        ck_assert_int_eq(load_with("[secondary.a b]\nserial = b-1\n"), -ENOKEY);
+        ck_assert_int_eq(load_with("[secondary.brakes]\nlogical-address = 0x8000\n"), -EINVAL);
+        assert_message("[secondary.brakes] logical-address: '0x8000' is out of range (0x1 to 0x7FFF)");
+        ck_assert_int_eq(load_with("[secondary.brakes]\nserial = b-1\nhardware-id = hw\npublic-key = /k.pub\n"
+                                   "verification = full\ntransport = doip\naddress = 127.0.0.1\n"
+                                   "logical-address = 0x0E80\n"),
+                         -EINVAL);
+        assert_message("[secondary.brakes] logical-address: 0x0E00-0x0FFF are the testers' addresses");
+        ck_assert_int_eq(load_with("[secondary.brakes]\nrx-id = 12g\n"), -EINVAL);
+        assert_message("[secondary.brakes] rx-id: '12g' is not a number");
+        ck_assert_int_eq(load_with("[secondary.brakes]\nserial = a\nserial = b\n"), -EINVAL);
+        assert_message("50-test.conf:3: [secondary.brakes] serial: already set on line 2 of this file");
+}
+END_TEST
+
+START_TEST(test_secondaries_missing_serial) {
+        ck_assert_int_eq(load_with("[secondary.brakes]\nhardware-id = hw\npublic-key = /k.pub\nverification = full\n"
+                                   "transport = doip\n"),
+                         -EINVAL);
+        assert_message("[secondary.brakes] serial: required, but not set");
+        assert_message("[secondary.brakes] address: required when transport = doip");
+        assert_message("[secondary.brakes] logical-address: required when transport = doip");
+        ck_assert_int_eq(load_with("[secondary.door]\nserial = d\nhardware-id = hw\npublic-key = /k.pub\n"
+                                   "verification = partial\ntransport = isotp\ninterface = vcan0\nrx-id = 1\n"
+                                   "tx-id = 1\n"),
+                         -EINVAL);
+        assert_message("[secondary.door] tx-id: must differ from rx-id");
+}
+END_TEST
+
+START_TEST(test_secondaries_duplicate_serial) {
+        ck_assert_int_eq(load_with("[secondary.a]\nserial = same\nhardware-id = hw\npublic-key = /k.pub\n"
+                                   "verification = full\ntransport = doip\naddress = ::1\nlogical-address = 1\n"
+                                   "[secondary.b]\nserial = same\nhardware-id = hw\npublic-key = /k.pub\n"
+                                   "verification = full\ntransport = doip\naddress = ::1\nlogical-address = 2\n"),
+                         -EINVAL);
+        assert_message("[secondary.b] serial: 'same' is also [secondary.a]'s serial");
+        ck_assert_int_eq(load_with("[secondary.a]\nserial = primary-1\nhardware-id = hw\npublic-key = /k.pub\n"
+                                   "verification = full\ntransport = doip\naddress = ::1\nlogical-address = 1\n"),
+                         -EINVAL);
+        assert_message("[secondary.a] serial: 'primary-1' is the Primary's [vehicle] ecu-serial");
+}
+END_TEST
+
 static Suite *config_suite(void) {
         Suite *s = suite_create("primaryd_config");
         TCase *tc = tcase_create("config");
@@ -639,6 +756,10 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_reference_matches);
         tcase_add_test(tc, test_default_config_documents_every_key);
         tcase_add_test(tc, test_default_config_uncommented);
+        tcase_add_test(tc, test_secondaries_valid);
+        tcase_add_test(tc, test_secondaries_unknown_key);
+        tcase_add_test(tc, test_secondaries_missing_serial);
+        tcase_add_test(tc, test_secondaries_duplicate_serial);
         suite_add_tcase(s, tc);
         return s;
 }
