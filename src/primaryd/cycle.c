@@ -568,7 +568,8 @@ static CycleResult verify(Cycle *c) {
         if (r < 0) {
                 if (cancelled(c))
                         res = temporary(c, -ECANCELED, "checking for updates");
-                else if (classify(r) == CYCLE_REJECTED)
+                else if (classify(r) == CYCLE_REJECTED || err.repository == UP_REPOSITORY_DIRECTOR_VS_IMAGE)
+                        /* Also an image the Image repository does not list: the seed's 3.1. */
                         res = rejected(c, r, up_repository_name(err.repository), err.target,
                                        err.message ?: up_strerror(r));
                 else

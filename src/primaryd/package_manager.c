@@ -67,6 +67,35 @@ void test_crash_point(const char *name) {
                 (void) raise(SIGKILL);
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0. */
+static size_t utf8_sequence(const unsigned char *s) {
+        size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+
+        if (n == 0 || (n == 2 && s[0] < 0xC2) || (n == 4 && s[0] > 0xF4))
+                return 0;
+        for (size_t i = 1; i < n; i++)
+                if ((s[i] & 0xC0) != 0x80)
+                        return 0;
+        if ((n == 3 && s[0] == 0xE0 && s[1] < 0xA0) || (n == 3 && s[0] == 0xED && s[1] >= 0xA0) ||
+            (n == 4 && s[0] == 0xF0 && s[1] < 0x90) || (n == 4 && s[0] == 0xF4 && s[1] >= 0x90))
+                return 0; /* overlong, surrogate, beyond U+10FFFF */
+        return n;
+}
+
+/* Outcomes go into state.json and the signed manifest, which take UTF-8
+ * text only: a package manager's message (or a cut) may not be. */
+static void utf8_sanitize(char *s) {
+        for (unsigned char *p = (unsigned char *) s; *p;) {
+                size_t n = utf8_sequence(p);
+
+                if (n == 0 || (n == 1 && *p < 0x20)) {
+                        *p++ = '?';
+                        continue;
+                }
+                p += n;
+        }
+}
+
 void install_outcome_set(InstallOutcome *o, bool success, const char *code, const char *fmt, ...) {
         va_list ap;
 
@@ -75,6 +104,8 @@ void install_outcome_set(InstallOutcome *o, bool success, const char *code, cons
         va_start(ap, fmt);
         vsnprintf(o->description, sizeof(o->description), fmt, ap);
         va_end(ap);
+        utf8_sanitize(o->code);
+        utf8_sanitize(o->description);
 }
 
 static int hashes_to_json(UpHasher *h, struct json_object **ret) {

@@ -313,6 +313,19 @@ START_TEST(test_ostree_not_built) {
 }
 END_TEST
 
+/* A package manager's message goes into state.json and the signed manifest:
+ * UTF-8 text only, whatever it said. */
+START_TEST(test_outcome_text_is_utf8) {
+        InstallOutcome o;
+
+        install_outcome_set(&o, false, "BAD\xff", "ok \xc3\xa9, bad \xc3 and \xed\xa0\x80, ctrl \x01 end");
+        ck_assert_str_eq(o.code, "BAD?");
+        ck_assert_str_eq(o.description, "ok \xc3\xa9, bad ? and ???, ctrl ? end");
+        install_outcome_set(&o, true, "OK", "%s", "cut in the middle of \xe2\x82");
+        ck_assert_str_eq(o.description, "cut in the middle of ??");
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("primaryd_state");
         TCase *tc = tcase_create("state");
@@ -333,6 +346,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_file_finalize);
         tcase_add_test(tc, test_file_factory_image);
         tcase_add_test(tc, test_ostree_not_built);
+        tcase_add_test(tc, test_outcome_text_is_utf8);
         suite_add_tcase(s, tc);
         return s;
 }
