@@ -981,48 +981,9 @@ static int is_json_file(const struct dirent *e) {
         return e->d_name[0] != '.' && n > 5 && strcmp(e->d_name + n - 5, ".json") == 0;
 }
 
-/* Root rotations: a Secondary that trusts an older root needs every N.root.json
- * after it (POUF, "Uptane over UDS"); the Primary stores only its newest
- * root.json, so 2.root.json up to its version are fetched from the repository
- * (the Secondary checks the chain). One that cannot be fetched ends the chain. */
-static int metadata_add_rotations(Daemon *d, MetadataSet *m, const char *repo) {
-        _cleanup_json_ struct json_object *doc = NULL;
-        struct json_object *signed_, *version;
-        int64_t v = 0;
-
-        for (size_t i = 0; i < m->n; i++)
-                if (strcmp(m->files[i].repository, repo) == 0 && strcmp(m->files[i].role, "root") == 0) {
-                        _cleanup_free_ char *text = strndup((const char *) m->data[i], m->files[i].len);
-
-                        doc = text ? json_tokener_parse(text) : NULL;
-                }
-        if (json_object_object_get_ex(doc, "signed", &signed_) &&
-            json_object_object_get_ex(signed_, "version", &version))
-                v = json_object_get_int64(version);
-        for (int64_t n = 2; n <= v && m->n < ELEMENTSOF(m->files); n++) {
-                _cleanup_free_ char *url = NULL;
-                uint8_t *data = NULL;
-                size_t len;
-
-                url = strcmp(repo, "director") == 0
-                        ? url_join(d->config.director_url, "%s/metadata/%" PRId64 ".root.json", d->config.vin, n)
-                        : url_join(d->config.image_url, "metadata/%" PRId64 ".root.json", n);
-                if (!url)
-                        return -ENOMEM;
-                if (http_get_blocking(d->http, url, d->config.max_root_size, &data, &len) < 0)
-                        break;
-                if (asprintf(&m->roles[m->n], "%" PRId64 ".root", n) < 0) {
-                        free(data);
-                        return -ENOMEM;
-                }
-                m->data[m->n] = data;
-                m->files[m->n] = (SecondaryMetadataFile) { repo, m->roles[m->n], data, len };
-                m->n++;
-        }
-        return 0;
-}
-
-/* The trusted files of one repository, as the Primary stored them. */
+/* The trusted files of one repository, as the Primary stored them, with
+ * every accepted N.root.json (the updater keeps the root history): a
+ * Secondary that trusts an older root follows the chain itself. */
 static int metadata_add_repo(Daemon *d, MetadataSet *m, const char *repo) {
         _cleanup_free_ char *dir = NULL;
         struct dirent **names = NULL;
@@ -1055,8 +1016,6 @@ static int metadata_add_repo(Daemon *d, MetadataSet *m, const char *repo) {
                 free(names[i]);
         }
         free(names);
-        if (r >= 0)
-                r = metadata_add_rotations(d, m, repo);
         return r;
 }
 

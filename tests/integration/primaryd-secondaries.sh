@@ -688,7 +688,7 @@ if [ "$PS_CAPTURE" = 1 ]; then
         [ "$blocks" -gt 0 ] && blen=$(((20971520 + blocks - 1) / blocks))
 fi
 echo "    measured: 20 MiB to the full Secondary over DoIP on loopback:"
-echo "      Primary's log, update-available -> installed (HTTP download and check, metadata, image, install): $secs s"
+echo "      Primary's log as the lines arrive, update-available -> installed (HTTP download and check, metadata, image, install; the reader may be scheduled late under load): $secs s"
 echo "      on the wire, the image's 38 RequestFileTransfer -> 51 ECUReset answer (image + install): $wire s"
 echo "      TCP connections to its port: $syns; TransferData requests: $blocks (~$blen bytes each)"
 echo "      (the production client: 6.2 s, over 20,000 TCP connections)"
