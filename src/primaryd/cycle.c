@@ -59,6 +59,7 @@ typedef struct Cycle {
         bool installed;
         UpFullVerification *fv;
         const char *mirror;      /* where the image came from: "image" or "director" */
+        size_t secondaries_failed; /* left out of this cycle: the vehicle is not all done */
 } Cycle;
 
 /* --- Helpers ------------------------------------------------------------------------------------------- */
@@ -128,33 +129,11 @@ static char *url_join(const char *base, const char *fmt, ...) {
         return url;
 }
 
-/* The boot this install belongs to: a pending install that needs a reboot is
- * settled only in another boot. UPTANE_TEST_BOOT_ID stands in for the
- * kernel's in tests (a simulated reboot). */
-static int current_boot_id(char ret[64]) {
-        const char *fake = getenv("UPTANE_TEST_BOOT_ID");
-        _cleanup_free_ uint8_t *data = NULL;
-        size_t len;
-        int r;
-
-        if (fake && *fake) {
-                snprintf(ret, 64, "%s", fake);
-                return 0;
-        }
-        r = up_read_file("/proc/sys/kernel/random/boot_id", 63, &data, &len);
-        if (r < 0)
-                return r;
-        while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == ' '))
-                len--;
-        snprintf(ret, 64, "%.*s", (int) len, (const char *) data);
-        return 0;
-}
-
 static bool pending_waits_for_reboot(Daemon *d) {
         struct json_object *pending = state_get_object(&d->state, "pending"), *v;
         char boot[64];
 
-        if (!pending || !json_object_object_get_ex(pending, "boot_id", &v) || current_boot_id(boot) < 0)
+        if (!pending || !json_object_object_get_ex(pending, "boot_id", &v) || package_manager_boot_id(boot) < 0)
                 return false;
         return strcmp(json_object_get_string(v), boot) == 0;
 }
@@ -776,7 +755,7 @@ static CycleResult wait_for_reboot(Cycle *c, const UpDirectorTarget *t, const ch
         char boot[64];
         int r;
 
-        r = current_boot_id(boot);
+        r = package_manager_boot_id(boot);
         if (r >= 0 && pending)
                 r = json_object_object_add(pending, "boot_id", json_object_new_string(boot)) < 0 ? -ENOMEM : 0;
         if (r >= 0) {
@@ -911,6 +890,7 @@ static void secondary_failed(Cycle *c, SecondaryRun *run, int r, const char *wha
         up_ecu_report_doc_free(run->report);
         run->report = NULL;
         c->report_needed = true;
+        c->secondaries_failed++;
 }
 
 /* Its signed report, checked with its configured key, and its nonce. */
@@ -1368,7 +1348,11 @@ CycleResult cycle_run(Daemon *d) {
                 if (res == CYCLE_UP_TO_DATE || res == CYCLE_UPDATED)
                         res = worst(res, sent);
         }
-        if (res == CYCLE_UP_TO_DATE) {
+        if ((res == CYCLE_UP_TO_DATE || res == CYCLE_UPDATED) && c.secondaries_failed > 0) {
+                /* The others were served; this one is for the next check (and for whoever watches --once). */
+                daemon_set_result(d, "error: %zu Secondary ECU(s) left out of this check", c.secondaries_failed);
+                res = CYCLE_TEMPORARY;
+        } else if (res == CYCLE_UP_TO_DATE) {
                 const char *what = c.fv && c.fv->state == UP_FULL_VERIFICATION_NO_CHANGE ? "no-change" : "up-to-date";
                 log_event(LOG_INFO, LOG_EVENT_UP_TO_DATE, &f, "Up to date (%s)", what);
                 daemon_set_result(d, "%s", what);

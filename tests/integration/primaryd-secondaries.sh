@@ -395,7 +395,7 @@ slot_is() {
 # --- 1. The first cycle ----------------------------------------------------------------------------
 
 pd first
-check_rc "first --once: exit 0 (the dead Secondary is logged, not an error of the cycle)" 0
+check_rc "first --once: exit 75 (the dead Secondary is logged; the others are served; try again later)" 75
 check "first --once: registered with the Director" has "$log" registered
 check "first --once: the inventory has the Primary and the three ECUs, with their hardware ids" test \
         "$(sql "SELECT serial || ':' || hardware_id || ':' || is_primary FROM ecus WHERE vin = '$vin' ORDER BY serial" |
@@ -428,7 +428,7 @@ assign pri pri-1.bin
 assign ecu-full full-1.bin
 assign ecu-partial part-1.bin
 pd update
-check_rc "update: --once exits 0 (updated; the dead Secondary does not stop the others)" 0
+check_rc "update: --once exits 75 (the others updated; the dead Secondary is still to do)" 75
 check "update: the Primary installed pri-1.bin" same "$target" "$work/pri-1.bin"
 slot_is "update: ecu-full's active slot holds full-1.bin" full "$work/full-1.bin"
 slot_is "update: ecu-partial's active slot holds part-1.bin" partial "$work/part-1.bin"
@@ -441,7 +441,7 @@ check "update: the dead Secondary logged again with its serial" has "$log" tempo
 cp -r "$state/metadata/director" "$work/old-director" # for the replay below
 cp -r "$state/metadata/image" "$work/old-image"
 pd after-update
-check_rc "after the update: --once exits 0" 0
+check_rc "after the update: --once exits 75 (the dead Secondary is still to do)" 75
 check "after the update: the next manifest shows the new images in the Director's inventory" test \
         "$(installed_of pri) $(installed_of ecu-full) $(installed_of ecu-partial)" = "pri-1.bin full-1.bin part-1.bin"
 check "after the update: the Director recorded installed for pri, ecu-full, ecu-partial" test \
@@ -459,7 +459,7 @@ check "after the update: nothing more to install (no update-available)" sh -c "!
 stop_sec full
 assign ecu-full full-2.bin
 pd full-down
-check "full down: --once exits 0 (ecu-full logged as unreachable)" test "$rc" = 0
+check "full down: --once exits 75 (ecu-full logged as unreachable)" test "$rc" = 75
 check "full down: ecu-full logged with its serial" has "$log" temporary-failure UPTANE_ECU_SERIAL ecu-full
 start_sec full || die "uptane-secondaryd full does not start again"
 if [ "$PS_CAPTURE" = 1 ]; then
@@ -531,7 +531,7 @@ check "compromised Primary: ecu-full reports the attacks (attacks_detected in it
         grep -q '"attacks_detected":"[^"]' "$work/report-after-attack.json"
 # The genuine Primary then delivers full-2.bin.
 pd after-compromised
-check_rc "after the compromised Primary: the genuine one installs full-2.bin (exit 0)" 0
+check_rc "after the compromised Primary: the genuine one installs full-2.bin (exit 75: the dead one)" 75
 slot_is "after the compromised Primary: ecu-full's active slot holds full-2.bin" full "$work/full-2.bin"
 check "after the compromised Primary: the previous slot holds full-1.bin" same "$(inactive full)" "$work/full-1.bin"
 
@@ -580,7 +580,7 @@ if attack keyed-target-both --repo "$dir" --image-repo "$img" --vin "$vin" --ecu
         attack keyed-target-both --repo "$dir" --image-repo "$img" --vin "$vin" --ecu ecu-partial --hardware-id hw-part \
                 --content "$work/evil-partial" evil-partial.bin; then
         pd keyed-both
-        check_rc "3.5 keyed-target-both: --once exits 0 (both repositories vouch: accepted)" 0
+        check_rc "3.5 keyed-target-both: --once exits 75 (both repositories vouch: accepted; the dead one)" 75
         for name in full partial; do
                 if same "$(active "$name")" "$work/evil-$name"; then
                         ok "3.5 keyed-target-both: ecu-$name installed the evil image (the limit of the threat model)"
@@ -597,7 +597,7 @@ if attack keyed-target-both --repo "$dir" --image-repo "$img" --vin "$vin" --ecu
                 assign ecu-full full-3.bin
                 assign ecu-partial part-3.bin
                 pd recovered
-                check_rc "3.6 recover: --once exits 0" 0
+                check_rc "3.6 recover: --once exits 75 (the dead one)" 75
                 slot_is "3.6 recover: ecu-full runs full-3.bin" full "$work/full-3.bin"
                 slot_is "3.6 recover: ecu-partial runs part-3.bin" partial "$work/part-3.bin"
         fi
@@ -656,7 +656,7 @@ if [ "$PS_CAPTURE" = 1 ]; then
 fi
 assign ecu-full full-big.bin
 pd big
-check_rc "20 MiB: --once exits 0" 0
+check_rc "20 MiB: --once exits 75 (the dead one)" 75
 slot_is "20 MiB: ecu-full's active slot holds full-big.bin" full "$work/full-big.bin"
 secs=$(python3 -c '
 import json, sys
