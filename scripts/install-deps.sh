@@ -8,7 +8,9 @@ packages=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
           python3 faketime dbus dbus-bin
           libmicrohttpd-dev libsqlite3-dev sqlite3 libinih-dev libsystemd-dev
           ostree libostree-dev libglib2.0-dev
-          tshark)
+          tshark
+          # the real-CAN test (tests/vm/): QEMU, a Debian kernel with CAN modules, the guest's tools
+          qemu-system-x86 linux-image-amd64 busybox-static cpio can-utils iproute2)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()

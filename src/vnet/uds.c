@@ -120,6 +120,12 @@ int uds_check_response(uint8_t sid, const uint8_t *msg, size_t len, size_t min_l
         return len < min_len ? -EBADMSG : 0;
 }
 
+/* The sub-function a positive response echoes: never 0x00, never with the
+ * suppressPosRspMsgIndicationBit. */
+static bool subfunction_echo_valid(uint8_t sub) {
+        return sub != 0x00 && !(sub & UDS_SUPPRESS_POSITIVE_RESPONSE);
+}
+
 /* ---- requests with a sub-function byte ----------------------------------------- */
 
 static int build_subfunction(uint8_t *buf, size_t size, uint8_t sid, uint8_t sub, bool suppress, size_t *ret_len) {
@@ -183,6 +189,8 @@ int uds_parse_session_control_response(const uint8_t *msg, size_t len, uint8_t s
         r = uds_check_response(UDS_SID_DIAGNOSTIC_SESSION_CONTROL, msg, len, 2);
         if (r < 0)
                 return r;
+        if (!subfunction_echo_valid(msg[1]))
+                return -EBADMSG;
         if (msg[1] != session)
                 return -EPROTO;
         if (len != 6)
@@ -228,6 +236,8 @@ int uds_parse_ecu_reset_response(const uint8_t *msg, size_t len, uint8_t type, u
         r = uds_check_response(UDS_SID_ECU_RESET, msg, len, 2);
         if (r < 0)
                 return r;
+        if (!subfunction_echo_valid(msg[1]))
+                return -EBADMSG;
         if (msg[1] != type)
                 return -EPROTO;
         want = type == UDS_RESET_ENABLE_RAPID_SHUTDOWN ? 3 : 2;
@@ -401,6 +411,8 @@ int uds_parse_routine_response(const uint8_t *msg, size_t len, uint8_t type, uin
         r = uds_check_response(UDS_SID_ROUTINE_CONTROL, msg, len, 4);
         if (r < 0)
                 return r;
+        if (!routine_type_valid(msg[1]))
+                return -EBADMSG;
         if (msg[1] != type || uds_be_read(msg + 2, 2) != rid)
                 return -EPROTO;
         if (ret)

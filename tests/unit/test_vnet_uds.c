@@ -164,6 +164,10 @@ START_TEST(test_session_control) {
         ck_assert_int_eq(uds_parse_session_control_response(M(0x50, 0x03, 0x00, 0x32, 0x01, 0xF4), 0x02, &got), -EPROTO);
         ck_assert_int_eq(uds_parse_session_control_response(M(0x51, 0x02, 0x00, 0x32, 0x01, 0xF4), 0x02, &got), -EPROTO);
         ck_assert_int_eq(uds_parse_session_control_response(M(0x50), 0x02, &got), -EBADMSG);
+        ck_assert_int_eq(uds_parse_session_control_response(M(0x50, 0x82, 0x00, 0x32, 0x01, 0xF4), 0x82, &got),
+                         -EBADMSG);
+        ck_assert_int_eq(uds_parse_session_control_response(M(0x50, 0x00, 0x00, 0x32, 0x01, 0xF4), 0x00, &got),
+                         -EBADMSG);
         ck_assert_int_eq(uds_parse_session_control_response(M(0x7F, 0x10, 0x22), 0x02, &got), -EREMOTEIO);
         ck_assert_int_eq(uds_parse_session_control_response(M(0x7F, 0x10, 0x78), 0x02, &got), -EREMOTEIO);
         ck_assert_int_eq(uds_parse_session_control_response(M(0x7F, 0x11, 0x22), 0x02, &got), -EPROTO);
@@ -207,6 +211,8 @@ START_TEST(test_ecu_reset) {
         ck_assert_int_eq(uds_parse_ecu_reset_response(M(0x51, 0x01, 0x00), 0x01, &pdt), -EBADMSG);
         ck_assert_int_eq(uds_parse_ecu_reset_response(M(0x51, 0x04), 0x04, &pdt), -EBADMSG);
         ck_assert_int_eq(uds_parse_ecu_reset_response(M(0x51, 0x03), 0x01, &pdt), -EPROTO);
+        ck_assert_int_eq(uds_parse_ecu_reset_response(M(0x51, 0x81), 0x81, &pdt), -EBADMSG);
+        ck_assert_int_eq(uds_parse_ecu_reset_response(M(0x51, 0x00), 0x00, &pdt), -EBADMSG);
         ck_assert_int_eq(uds_parse_ecu_reset_response(M(0x50, 0x01), 0x01, &pdt), -EPROTO);
         ck_assert_int_eq(uds_parse_ecu_reset_response(M(0x7F, 0x11, 0x22), 0x01, &pdt), -EREMOTEIO);
         ck_assert_uint_eq(pdt, 10);
@@ -364,6 +370,8 @@ START_TEST(test_routine) {
         got.rid = 0x1234;
         ck_assert_int_eq(uds_parse_routine_response(M(0x71, 0x01, 0x0A), 0x01, 0x0A01, &got), -EBADMSG);
         ck_assert_int_eq(uds_parse_routine_response(M(0x71, 0x03, 0x0A, 0x01), 0x01, 0x0A01, &got), -EPROTO);
+        ck_assert_int_eq(uds_parse_routine_response(M(0x71, 0x81, 0x0A, 0x01), 0x81, 0x0A01, &got), -EBADMSG);
+        ck_assert_int_eq(uds_parse_routine_response(M(0x71, 0x04, 0x0A, 0x01), 0x04, 0x0A01, &got), -EBADMSG);
         ck_assert_int_eq(uds_parse_routine_response(M(0x71, 0x01, 0x0A, 0x02), 0x01, 0x0A01, &got), -EPROTO);
         ck_assert_int_eq(uds_parse_routine_response(M(0x7F, 0x31, 0x24), 0x01, 0x0A01, &got), -EREMOTEIO);
         ck_assert_uint_eq(got.rid, 0x1234);

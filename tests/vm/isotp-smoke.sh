@@ -20,6 +20,7 @@ out=${2:-$build/vm-isotp}
 echo_bin=$build/tests/tools/isotp-echo
 pcap=/tmp/isotp.pcap            # tmpfs while capturing: no 9p writes during the transfers
 failures=0
+passes=0
 
 [ -x "$echo_bin" ] || { echo "no $echo_bin: build the project first"; exit 1; }
 [ -d /sys/class/net/vcan0 ] || { echo "no vcan0: run this in tests/vm/run-in-vm.sh"; exit 1; }
@@ -29,6 +30,7 @@ mkdir -p "$out"
 rm -f "$pcap" "$out"/*.txt "$out"/*.pcap
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { passes=$((passes + 1)); }
 # seconds since the guest booted, for the log
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 echo "guest up $(uptime_s) s"
@@ -38,29 +40,28 @@ dumpcap -q -P -i vcan0 -w "$pcap" 2> "$out/dumpcap.txt" &
 dumpcap_pid=$!
 for _ in $(seq 100); do [ -s "$pcap" ] && break; sleep 0.1; done      # the pcap header: capturing
 [ -s "$pcap" ] || { cat "$out/dumpcap.txt"; echo "dumpcap did not start"; exit 1; }
+echo "guest up $(uptime_s) s: capturing"
 
 # ---- the frames a message needs: the protocol's minimum ----------------------------------------
-# consecutive_frames SIZE TX_DL: 0 for a single frame; else after a first
-# frame of TX_DL - 2 data bytes (TX_DL - 6 above 4095 bytes), TX_DL - 1 each.
-# CAN FD (TX_DL > 8) single frames carry TX_DL - 2 bytes, classic ones 7.
+# consecutive_frames SIZE TX_DL sets cf: 0 for a single frame; else after a
+# first frame of TX_DL - 2 data bytes (TX_DL - 6 above 4095 bytes), TX_DL - 1
+# each. CAN FD (TX_DL > 8) single frames carry TX_DL - 2 bytes, classic ones 7.
 consecutive_frames() {
-        awk -v n="$1" -v dl="$2" 'BEGIN {
-                esc = dl > 8 ? 1 : 0
-                if (n <= dl - 1 - esc) { print 0; exit }
-                ff = dl - (n > 4095 ? 6 : 2)
-                print int((n - ff + dl - 2) / (dl - 1))
-        }'
+        local n=$1 dl=$2 esc=0 ff
+        [ "$dl" -gt 8 ] && esc=1
+        if [ "$n" -le $((dl - 1 - esc)) ]; then cf=0; return; fi
+        ff=$((dl - (n > 4095 ? 6 : 2)))
+        cf=$(((n - ff + dl - 2) / (dl - 1)))
 }
 
-# frames SIZE TX_DL BS: the single frame, or the first frame, the consecutive
-# frames and the receiver's flow control frames (one per BS consecutive
-# frames; just one with BS 0).
+# frames SIZE TX_DL BS sets nframes: the single frame, or the first frame,
+# the consecutive frames and the receiver's flow control frames (one per BS
+# consecutive frames; just one with BS 0).
 frames() {
-        local cf
-        cf=$(consecutive_frames "$1" "$2")
-        if [ "$cf" -eq 0 ]; then echo 1
-        elif [ "$3" -eq 0 ]; then echo $((2 + cf))
-        else echo $((1 + cf + (cf + $3 - 1) / $3))
+        consecutive_frames "$1" "$2"
+        if [ "$cf" -eq 0 ]; then nframes=1
+        elif [ "$3" -eq 0 ]; then nframes=$((2 + cf))
+        else nframes=$((1 + cf + (cf + $3 - 1) / $3))
         fi
 }
 
@@ -72,11 +73,12 @@ messages_sent=0
 too_long_for_tshark=0
 scenario() {
         local name=$1 tester=$2 ecu=$3 opts=$4 dl=$5 bs=$6 sizes=$7 n want=0 ready=/tmp/ready.$1 server_pid rc
-        local count
-        count=$(tr ',' '\n' <<< "$sizes" | wc -l)
+        local count=0
         for n in ${sizes//,/ }; do
-                want=$((want + 2 * $(frames "$n" "$dl" "$bs")))     # request and echo
-                [ "$(consecutive_frames "$n" "$dl")" -lt 4080 ] || too_long_for_tshark=$((too_long_for_tshark + 2))
+                count=$((count + 1))
+                frames "$n" "$dl" "$bs"
+                want=$((want + 2 * nframes))     # request and echo
+                [ "$cf" -lt 4080 ] || too_long_for_tshark=$((too_long_for_tshark + 2))
         done
         expected_frames[$name]=$want
         scenario_ids[$name]="$tester $ecu"
@@ -93,8 +95,8 @@ scenario() {
         # shellcheck disable=SC2086
         "$echo_bin" client vcan0 --tx "$tester" --rx "$ecu" $opts --sizes "$sizes" || rc=$?
         [ "$rc" -eq 77 ] && { echo "SKIP: no CAN ISO-TP in this kernel"; kill "$dumpcap_pid"; exit 77; }
-        [ "$rc" -eq 0 ] || fail "$name: client"
-        wait "$server_pid" || fail "$name: server"
+        [ "$rc" -eq 0 ] && pass || fail "$name: client"
+        wait "$server_pid" && pass || fail "$name: server"
         messages_sent=$((messages_sent + 2 * count))
 }
 
@@ -113,6 +115,7 @@ sleep 0.3
 kill -INT "$dumpcap_pid"
 wait "$dumpcap_pid" || true
 cp "$pcap" "$out/isotp.pcap"
+echo "guest up $(uptime_s) s: captured"
 
 # ---- the capture, through tshark (one pass, every frame) -----------------------------------------
 std_ids=$(printf '%d,' 0x7E0 0x7E8 0x7E1 0x7E9 0x7E2 0x7EA 0x7E3 0x7EB)
@@ -134,72 +137,87 @@ echo "tshark: $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", 
 # messages of 4080 consecutive frames and more (over about 28.5 KB) come out
 # as "Dissector bug" frames there. Those are counted apart, and only there.
 awk -F'\t' '
-function severity_max(s,    n, a, i, m) { n = split(s, a, ","); m = 0; for (i = 1; i <= n; i++) if (a[i] + 0 > m) m = a[i] + 0; return m }
+function severity_max(s,    k, a, i, m) { k = split(s, a, ","); m = 0; for (i = 1; i <= k; i++) if (a[i] + 0 > m) m = a[i] + 0; return m }
+function note(kind, text) { n[kind]++; if (text != "") print kind, text }
+function message(id, len,    v) { n["message"]++; v = (id in sizes) ? sizes[id] "," len : len; sizes[id] = v }
+function reassembled(len) { n["reassembled"]++; if (len + 0 > longest) longest = len + 0 }
 {
         num = $1; id = $2; len = $3 + 0; type = $4; sn = $5
         frames[id]++
         limited = $9 ~ /frag_id_high/
-        if (limited) print "limit", num, id
-        if (!limited && ($9 != "" || severity_max($11) >= 6291456)) print "malformed", num, $9
-        if (type == "") { print "notisotp", num; next }
-        if ($8 != "" && $12 != "") print "reassembled", id, $8
-        if (type == "0x00") { if ($12 != "") print "reassembled", id, $6; print "message", id, $6; next }
+        if (limited) note("limit", num " " id)
+        if (!limited && ($9 != "" || severity_max($11) >= 6291456)) note("malformed", num " " $9)
+        if (type == "") { note("notisotp", num); next }
+        if ($8 != "" && $12 != "") reassembled($8)
+        if (type == "0x00") { if ($12 != "") reassembled($6); message(id, $6); next }
         if (type == "0x01") {
-                if (want[id] > got[id]) print "broken", num, "first frame before the message on " id " ended"
-                want[id] = $7 + 0; esc = want[id] > 4095 ? 6 : 2
-                got[id] = len - esc; next_sn[id] = 1; next
-        }
-        if (type == "0x02") {
-                if (got[id] >= want[id]) { print "broken", num, "consecutive frame outside a message"; next }
-                if (sn + 0 != next_sn[id]) print "broken", num, "sequence number " sn + 0 " instead of " next_sn[id]
-                next_sn[id] = (next_sn[id] + 1) % 16
-                got[id] += len - 1
-                if (got[id] >= want[id]) print "message", id, want[id]
+                if (want[id] > got[id]) note("broken", num " first frame before the message on " id " ended")
+                want[id] = $7 + 0
+                got[id] = len - (want[id] > 4095 ? 6 : 2)
+                next_sn[id] = 1
                 next
         }
-        if (type != "0x03") print "broken", num, "message type " type
+        if (type == "0x02") {
+                if (got[id] >= want[id]) { note("broken", num " consecutive frame outside a message"); next }
+                if (sn + 0 != next_sn[id]) note("broken", num " sequence number " sn + 0 " instead of " next_sn[id])
+                next_sn[id] = (next_sn[id] + 1) % 16
+                got[id] += len - 1
+                if (got[id] >= want[id]) message(id, want[id])
+                next
+        }
+        if (type != "0x03") note("broken", num " message type " type)
 }
-END { for (id in frames) print "frames", id, frames[id] }' "$out/frames.txt" > "$out/analysis.txt"
+END {
+        for (id in frames) print "frames", id, frames[id]
+        for (id in sizes) print "sizes", id, sizes[id]
+        for (k in n) print "count", k, n[k]
+        print "count total", NR
+        print "longest", longest + 0
+}' "$out/frames.txt" > "$out/analysis.txt"
+echo "guest up $(uptime_s) s: analysed"
 
-count() { awk -v k="$1" '$1 == k' "$out/analysis.txt" | wc -l; }
-total=$(wc -l < "$out/frames.txt")
-echo "capture: $total CAN frames; $(count malformed) malformed or warning; $(count notisotp) not ISO-TP;" \
-     "$(count broken) protocol errors; $(count message) messages; $(count reassembled) reassembled by tshark with UDS;" \
-     "$(count limit) frames past tshark's reassembly limit"
-[ "$(count malformed)" -eq 0 ] || { grep ^malformed "$out/analysis.txt" | head; fail "tshark: malformed or warning frames"; }
-[ "$(count notisotp)" -eq 0 ] || fail "tshark: frames not decoded as ISO-TP"
-[ "$(count broken)" -eq 0 ] || { grep ^broken "$out/analysis.txt" | head; fail "ISO-TP protocol errors in the capture"; }
+# the summary, into the shell without further processes
+declare -A nframes_of=() sizes_of=() counted=()
+longest=0
+while read -r kind key value; do
+        case $kind in
+        frames) nframes_of[$key]=$value ;;
+        sizes) sizes_of[$key]=$value ;;
+        count) counted[$key]=$value ;;
+        longest) longest=$key ;;
+        esac
+done < "$out/analysis.txt"
+count() { echo "${counted[$1]:-0}"; }
 
-# the messages on each id, in order, must be the sizes sent
-for name in "${scenarios[@]}"; do
-        read -r a b <<< "${scenario_ids[$name]}"
-        for id in $a $b; do
-                got=$(awk -v id=$((16#$id)) '$1 == "message" && $2 == id { printf "%s%s", sep, $3; sep = "," }' \
-                        "$out/analysis.txt")
-                [ "$got" = "${scenario_sizes[$name]}" ] || fail "$name: messages on $id: '$got', sent '${scenario_sizes[$name]}'"
-        done
-done
-
+echo "capture: $(count total) CAN frames; $(count malformed) malformed or warning; $(count notisotp) not ISO-TP;" \
+     "$(count broken) protocol errors; $(count message) messages; $(count reassembled) reassembled by tshark" \
+     "with UDS, the longest $longest bytes; $(count limit) frames past tshark's reassembly limit"
+[ "$(count malformed)" -eq 0 ] && pass ||
+        { grep -m 10 ^malformed "$out/analysis.txt"; fail "tshark: malformed or warning frames"; }
+[ "$(count notisotp)" -eq 0 ] && pass || fail "tshark: frames not decoded as ISO-TP"
+[ "$(count broken)" -eq 0 ] && pass || { grep -m 10 ^broken "$out/analysis.txt"; fail "ISO-TP protocol errors in the capture"; }
 # tshark reassembles (and hands to UDS) every message but those past its limit
-[ "$(count reassembled)" -eq "$((messages_sent - too_long_for_tshark))" ] ||
+[ "$(count reassembled)" -eq "$((messages_sent - too_long_for_tshark))" ] && pass ||
         fail "tshark reassembled $(count reassembled) messages, expected $((messages_sent - too_long_for_tshark))"
-[ "$(count limit)" -eq 0 ] || [ "$too_long_for_tshark" -gt 0 ] || fail "tshark's reassembly limit hit unexpectedly"
-longest=$(awk '$1 == "reassembled" && $3 > m { m = $3 } END { print m + 0 }' "$out/analysis.txt")
-echo "longest message reassembled by tshark: $longest bytes"
-[ "$longest" -eq 66000 ] || fail "no 66000-byte message reassembled by tshark"
+{ [ "$(count limit)" -eq 0 ] || [ "$too_long_for_tshark" -gt 0 ]; } && pass || fail "tshark's reassembly limit hit unexpectedly"
+[ "$longest" -eq 66000 ] && pass || fail "no 66000-byte message reassembled by tshark"
 
 sum=0
 for name in "${scenarios[@]}"; do
         read -r a b <<< "${scenario_ids[$name]}"
-        seen=$(awk -v a=$((16#$a)) -v b=$((16#$b)) '$1 == "frames" && ($2 == a || $2 == b) { n += $3 } END { print n + 0 }' \
-                "$out/analysis.txt")
+        a=$((16#$a)) b=$((16#$b))
+        # the messages on each id, in order, must be the sizes sent
+        for id in $a $b; do
+                [ "${sizes_of[$id]:-}" = "${scenario_sizes[$name]}" ] && pass ||
+                        fail "$name: messages on id $id: '${sizes_of[$id]:-}', sent '${scenario_sizes[$name]}'"
+        done
+        seen=$((${nframes_of[$a]:-0} + ${nframes_of[$b]:-0}))
         sum=$((sum + seen))
         printf '%-18s %6d CAN frames, minimum %6d\n' "$name" "$seen" "${expected_frames[$name]}"
-        [ "$seen" -eq "${expected_frames[$name]}" ] || fail "$name: $seen frames, the minimum is ${expected_frames[$name]}"
+        [ "$seen" -eq "${expected_frames[$name]}" ] && pass || fail "$name: $seen frames, the minimum is ${expected_frames[$name]}"
 done
-[ "$sum" -eq "$total" ] || fail "$((total - sum)) frames outside the scenarios' ids"
+[ "$sum" -eq "$(count total)" ] && pass || fail "$(($(count total) - sum)) frames outside the scenarios' ids"
 
 echo "guest up $(uptime_s) s"
-[ "$failures" -eq 0 ] && { echo "PASS"; exit 0; }
-echo "$failures failures"
-exit 1
+echo "vm-isotp: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -57,7 +57,8 @@ find_kernel() {
 }
 kernel=${VM_KERNEL:-$(find_kernel || true)}
 [ -n "$kernel" ] && [ -r "$kernel" ] || skip "no readable /boot/vmlinuz-* with CAN modules (apt-get install linux-image-amd64)"
-kver=${kernel#/boot/vmlinuz-}
+kver=$(basename "$kernel")
+kver=${kver#vmlinuz-}
 moddir=/lib/modules/$kver
 [ -f "$moddir/modules.dep" ] || skip "no $moddir/modules.dep for $kernel"
 
@@ -87,9 +88,10 @@ module_path() {
         echo "$p"
 }
 
-build_initramfs() {
+build_initramfs() (     # a subshell: its trap removes the half-built tree on any exit
         local out=$1 root m p name
         root=$(mktemp -d "$cache/root.XXXXXX")
+        trap 'rm -rf "$root" "$out.tmp.$$"' EXIT
         mkdir -p "$root"/{bin.bb,modules,proc,sys,dev,tmp,run,root,usr,etc,var/tmp,mnt/ctl}
         cp "$busybox" "$root/bin.bb/busybox"
         for a in sh mount umount mkdir insmod reboot cat sleep ln stty sync chmod env; do ln -s busybox "$root/bin.bb/$a"; done
@@ -119,8 +121,7 @@ build_initramfs() {
         chmod 755 "$root/init"
         (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$out.tmp.$$"
         mv "$out.tmp.$$" "$out"
-        rm -rf "$root"
-}
+)
 
 stamp=$(cat "$0" "$here/guest-init.sh" | sha256sum | cut -c1-12)
 initrd=$cache/initramfs-$kver-$stamp.cpio.gz
