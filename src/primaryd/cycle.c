@@ -46,6 +46,7 @@ typedef struct SecondaryRun {
         Secondary *s;
         UpEcuReportDoc *report; /* verified with its key; NULL: left out of this cycle */
         int64_t nonce;
+        bool nonce_rotated;     /* it took this cycle's attestation: a new nonce for its next report */
 } SecondaryRun;
 
 typedef struct Cycle {
@@ -918,6 +919,27 @@ static int secondary_report(SecondaryRun *run) {
         return 0;
 }
 
+/* The manifest carries each Secondary's report as read after this cycle's
+ * attestation: what it runs now (after an install: the Director ends the
+ * assignment at once) and a nonce never sent before (the one read at the
+ * start of the cycle went to the time server, and the next cycle's first
+ * read would repeat it). */
+static void refresh_report(SecondaryRun *run) {
+        UpEcuReportDoc *old = run->report;
+        int r;
+
+        run->report = NULL;
+        r = secondary_report(run);
+        if (r < 0) {
+                run->report = old; /* its serial still goes into the manifest */
+                LogFields f = { .ecu_serial = run->s->serial, .error = r };
+                log_event(LOG_WARNING, LOG_EVENT_NONE, &f, "Secondary %s: no report after the install: %s",
+                          run->s->serial, up_strerror(r));
+                return;
+        }
+        up_ecu_report_doc_free(old);
+}
+
 static void collect_reports(Cycle *c) {
         for (size_t i = 0; i < c->d->n_secondaries && !cancelled(c); i++) {
                 int r = secondary_report(&c->runs[i]);
@@ -937,6 +959,8 @@ static void send_time_to_secondaries(Cycle *c) {
                 r = run->s->ops->send_time(run->s, c->attestation, c->attestation_len);
                 if (r < 0)
                         secondary_failed(c, run, r, "sending the time attestation");
+                else
+                        run->nonce_rotated = true;
         }
 }
 
@@ -1340,6 +1364,9 @@ CycleResult cycle_run(Daemon *d) {
             state_get_object(&d->state, "installation_result") || state_get_object(&d->state, "secondary_results"))
                 c.report_needed = true;
         if (c.report_needed && res != CYCLE_FATAL && !cancelled(&c)) {
+                for (size_t i = 0; i < d->n_secondaries; i++)
+                        if (c.runs[i].report && c.runs[i].nonce_rotated)
+                                refresh_report(&c.runs[i]);
                 if (!c.nonce)
                         (void) up_nonce_generate(&c.nonce);
                 if (!c.now)

@@ -575,7 +575,7 @@ fi
 printf 'evil content of ecu-full\n' >"$work/evil-full"
 printf 'evil content of ecu-partial\n' >"$work/evil-partial"
 # (one staged attack at a time: the first is dropped, kept as it is, before the second)
-if attack keyed-target-both --repo "$dir" --image-repo "$img" --vin "$vin" --ecu ecu-full --content "$work/evil-full" \
+if attack keyed-target-both --repo "$dir" --image-repo "$img" --vin "$vin" --ecu ecu-full --hardware-id hw-full --content "$work/evil-full" \
         evil-full.bin && attack drop keyed-target-both --repo "$dir" &&
         attack keyed-target-both --repo "$dir" --image-repo "$img" --vin "$vin" --ecu ecu-partial --hardware-id hw-part \
                 --content "$work/evil-partial" evil-partial.bin; then
