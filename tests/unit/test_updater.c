@@ -6,6 +6,7 @@
  * the exact bytes served) and, where the order matters, the exact requests.
  */
 #include <check.h>
+#include <unistd.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "uptane/error.h"
 #include "uptane/hash.h"
 #include "uptane/metadata.h"
+#include "uptane/storage.h"
 #include "uptane/updater.h"
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
@@ -61,6 +63,33 @@ static const char *updater_error(void) {
         } while (0)
 
 /* The first refresh, then a clean request log. */
+static char *published_copy(const char *role, int64_t version, size_t *ret_len);
+
+static bool metadata_file_exists(const char *name) {
+        char path[4096];
+
+        snprintf(path, sizeof(path), "%s/%s", client->metadata_dir, name);
+        return access(path, F_OK) == 0;
+}
+
+/* Whether metadata_dir/name holds exactly the published version of role. */
+static bool metadata_file_is(const char *name, const char *role, int64_t version) {
+        char *want;
+        uint8_t *have = NULL;
+        size_t want_len, have_len;
+        bool same;
+
+        want = published_copy(role, version, &want_len);
+        if (up_read_file_at(client->metadata_dir, name, 1u << 24, &have, &have_len) < 0) {
+                free(want);
+                return false;
+        }
+        same = have_len == want_len && memcmp(have, want, want_len) == 0;
+        free(want);
+        free(have);
+        return same;
+}
+
 static void initial_refresh(void) {
         assert_refresh(0);
         testrepo_clear_requests(repo);
@@ -298,6 +327,24 @@ START_TEST(test_root_rotation_chain) {
         assert_requests("root:2 root:3 root:4 timestamp:-1");
         assert_trusted("root:3 snapshot:1 targets:1 timestamp:1");
         assert_file_is("root", 3);
+        /* Only the accepted roles: no versioned root unless asked for. */
+        ck_assert(!metadata_file_exists("2.root.json"));
+}
+END_TEST
+
+/* A Primary keeps the chain for its Secondaries: each accepted root also as
+ * N.root.json, the exact bytes; a refused one is not kept. */
+START_TEST(test_root_history_kept) {
+        initial_refresh();
+        client->config.keep_root_history = true;
+        publish_root_rotation();
+        publish_root_rotation();
+        assert_refresh(0);
+        assert_file_is("root", 3);
+        ck_assert(!metadata_file_exists("1.root.json")); /* provisioned, never fetched */
+        ck_assert(metadata_file_is("2.root.json", "root", 2));
+        ck_assert(metadata_file_is("3.root.json", "root", 3));
+        ck_assert(!metadata_file_exists("4.root.json"));
 }
 END_TEST
 
@@ -1288,6 +1335,7 @@ static Suite *updater_suite(void) {
 
         tc = tcase(s, "root");
         tcase_add_test(tc, test_root_rotation_chain);
+        tcase_add_test(tc, test_root_history_kept);
         tcase_add_test(tc, test_root_signed_only_by_old_keys);
         tcase_add_test(tc, test_root_signed_only_by_new_keys);
         tcase_add_test(tc, test_root_version_not_file_name);
