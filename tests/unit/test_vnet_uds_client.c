@@ -492,10 +492,12 @@ START_TEST(test_download_late_response) {
         UdsSource src = uds_source_memory(img, size);
 
         /* block 2's answer comes after P2: the client repeats the block,
-         * takes the late answer, and skips the answer to the repeat */
-        client.p2_usec = 100000;
+         * takes the late answer, and skips the answer to the repeat.
+         * The answer lands half a P2 after the repeat went out, so a
+         * loaded CI machine has 150 ms either way before a second repeat */
+        client.p2_usec = 300000;
         srv.late_block = 2;
-        srv.late_usec = 200000;
+        srv.late_usec = 450000;
         start_server();
         ck_assert_int_eq(uds_client_download(&client, &req, &src), 0);
         ck_assert_mem_eq(srv.image, img, size);
