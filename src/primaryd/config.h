@@ -10,7 +10,8 @@
  * default and documentation. Parsing, validation, defaults, the effective
  * configuration (--check-config), the shipped conf/uptane.conf
  * (--print-default-config) and docs/uptane.conf.md (--print-config-reference)
- * all come from it.
+ * all come from it, through the engine both daemons share
+ * (src/daemon/conf_schema.c); config.c keeps the tables and the rules between keys.
  *
  * This module does not log: a failure returns a negative errno and, in
  * *reterr_message, a malloc()ed sentence for the caller to print. A message

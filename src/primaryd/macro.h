@@ -1,36 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Small helpers of the daemon's own sources. */
-
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-#include <json-c/json.h>
-
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _cleanup_free_ _cleanup_(freep)
-#define _cleanup_close_ _cleanup_(closep)
-#define _cleanup_json_ _cleanup_(json_object_putp)
-#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
-#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
-
-static inline void freep(void *p) {
-        free(*(void **) p);
-}
-
-static inline void closep(int *fd) {
-        if (*fd >= 0)
-                (void) close(*fd);
-}
-
-static inline void json_object_putp(struct json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
-
-static inline void fclosep(FILE **f) {
-        if (*f)
-                (void) fclose(*f);
-}
+/* The daemons' cleanup macros now live in src/daemon/daemon_macro.h; this
+ * name stays for the sources that still include it. */
+#include "daemon_macro.h"

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The Primary's persistent state: state.json, the ECU key, the metadata directories. */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,44 +11,10 @@
 #include "uptane/json.h"
 #include "uptane/storage.h"
 #include "state.h"
-#include "macro.h"
+#include "daemon_macro.h"
+#include "daemon_state.h"
 
 #define STATE_FILE "state.json"
-#define KEY_FILE "ecu.key"
-#define ROOT_MAX_BYTES (16u * 1024u * 1024u)
-
-static int set_error(char **reterr, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int set_error(char **reterr, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (!reterr)
-                return r;
-        free(*reterr);
-        *reterr = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-                *reterr = NULL;
-        va_end(ap);
-        return r;
-}
-
-static int mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *copy = strdup(path);
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(copy, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        if (mkdir(copy, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
 
 int state_metadata_dir(const State *s, const char *repo, char **ret) {
         return asprintf(ret, "%s/metadata/%s", s->dir, repo) < 0 ? -ENOMEM : 0;
@@ -58,62 +23,25 @@ int state_metadata_dir(const State *s, const char *repo, char **ret) {
 /* The first trusted root comes from the configuration; later ones from the
  * repository's rotations, never again from the configuration. */
 static int install_initial_root(State *s, const char *repo, const char *root_path, char **reterr) {
-        _cleanup_free_ char *dir = NULL, *existing = NULL;
-        _cleanup_free_ uint8_t *data = NULL;
-        size_t len;
+        _cleanup_free_ char *dir = NULL;
         int r;
 
         r = state_metadata_dir(s, repo, &dir);
         if (r < 0)
                 return r;
-        r = mkdir_p(dir, 0700);
+        r = daemon_mkdir_p(dir, 0700);
         if (r < 0)
-                return set_error(reterr, r, "cannot create %s: %s", dir, strerror(-r));
-        if (asprintf(&existing, "%s/root.json", dir) < 0)
-                return -ENOMEM;
-        if (access(existing, F_OK) == 0)
-                return 0;
-        r = up_read_file(root_path, ROOT_MAX_BYTES, &data, &len);
-        if (r < 0)
-                return set_error(reterr, r, "cannot read the initial %s root %s: %s", repo, root_path, strerror(-r));
-        r = up_write_file_atomic(dir, "root.json", data, len, 0600);
-        if (r < 0)
-                return set_error(reterr, r, "cannot store %s/root.json: %s", dir, strerror(-r));
-        return 0;
-}
-
-static int load_doc(State *s, char **reterr) {
-        UpJsonLimits limits = UP_JSON_LIMITS_DEFAULT;
-        _cleanup_free_ uint8_t *data = NULL;
-        struct json_object *doc;
-        size_t len;
-        int r;
-
-        r = up_read_file_at(s->dir, STATE_FILE, STATE_MAX_BYTES, &data, &len);
-        if (r == -ENOENT) {
-                s->doc = json_object_new_object();
-                return s->doc ? 0 : -ENOMEM;
-        }
-        if (r < 0)
-                return set_error(reterr, r, "cannot read %s/%s: %s", s->dir, STATE_FILE, strerror(-r));
-        r = up_json_parse(data, len, &limits, &doc);
-        if (r < 0 || !json_object_is_type(doc, json_type_object)) {
-                if (r >= 0)
-                        json_object_put(doc);
-                return set_error(reterr, -EBADMSG, "%s/%s is not a JSON object: move it away to start afresh",
-                                 s->dir, STATE_FILE);
-        }
-        s->doc = doc;
-        return 0;
+                return daemon_error(reterr, r, "cannot create %s: %s", dir, strerror(-r));
+        return daemon_install_initial_root(dir, repo, root_path, reterr);
 }
 
 int state_open(State *s, const char *dir, const char *director_root, const char *image_root, char **reterr) {
         int r;
 
         *s = (State) {};
-        r = mkdir_p(dir, 0700);
+        r = daemon_mkdir_p(dir, 0700);
         if (r < 0)
-                return set_error(reterr, r, "cannot create the state directory %s: %s", dir, strerror(-r));
+                return daemon_error(reterr, r, "cannot create the state directory %s: %s", dir, strerror(-r));
         s->dir = strdup(dir);
         if (!s->dir)
                 return -ENOMEM;
@@ -121,7 +49,7 @@ int state_open(State *s, const char *dir, const char *director_root, const char 
         if (r >= 0)
                 r = install_initial_root(s, "image", image_root, reterr);
         if (r >= 0)
-                r = load_doc(s, reterr);
+                r = daemon_load_json_object(s->dir, STATE_FILE, STATE_MAX_BYTES, &s->doc, reterr);
         if (r < 0)
                 state_close(s);
         return r;
@@ -135,31 +63,7 @@ void state_close(State *s) {
 }
 
 int state_load_or_create_key(State *s, UpKey **ret, bool *ret_created) {
-        _cleanup_free_ char *path = NULL;
-        UpKey *key;
-        int r;
-
-        if (asprintf(&path, "%s/%s", s->dir, KEY_FILE) < 0)
-                return -ENOMEM;
-        r = up_key_load_private(path, &key);
-        if (r == 0) {
-                *ret = key;
-                *ret_created = false;
-                return 0;
-        }
-        if (r != -ENOENT)
-                return r;
-        r = up_key_generate(UP_SCHEME_ED25519, &key);
-        if (r < 0)
-                return r;
-        r = up_key_save_private(key, path); /* 0600, atomic */
-        if (r < 0) {
-                up_key_unref(key);
-                return r;
-        }
-        *ret = key;
-        *ret_created = true;
-        return 0;
+        return daemon_load_or_create_key(s->dir, ret, ret_created, /* reterr= */ NULL);
 }
 
 int state_save(State *s) {

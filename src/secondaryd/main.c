@@ -24,6 +24,7 @@
 
 static const char *arg_config = SECONDARY_CONFIG_DEFAULT_PATH;
 static bool arg_check = false;
+static bool arg_print_default = false;
 
 static void help(void) {
         printf("Usage: uptane-secondaryd [OPTIONS]\n"
@@ -32,6 +33,9 @@ static void help(void) {
                "  --config FILE     configuration file (default %s);\n"
                "                    drop-ins are read from FILE.d/*.conf\n"
                "  --check-config    check the configuration, print the effective one\n"
+               "  --print-default-config\n"
+               "                    print every key commented out at its default\n"
+               "                    (conf/uptane-secondary.conf)\n"
                "  --help            show this help\n"
                "  --version         show the version\n\n"
                "Exit status: 0 stopped, 64 usage error, 70 state error, 78 configuration error.\n",
@@ -40,10 +44,11 @@ static void help(void) {
 
 /* 1: done (help, version); 0: go on; < 0: usage error. */
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_CONFIG = 256, ARG_CHECK, ARG_VERSION };
+        enum { ARG_CONFIG = 256, ARG_CHECK, ARG_PRINT_DEFAULT, ARG_VERSION };
         static const struct option options[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "check-config", no_argument, NULL, ARG_CHECK },
+                { "print-default-config", no_argument, NULL, ARG_PRINT_DEFAULT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {}
@@ -57,6 +62,9 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_CHECK:
                         arg_check = true;
+                        break;
+                case ARG_PRINT_DEFAULT:
+                        arg_print_default = true;
                         break;
                 case 'h':
                         help();
@@ -82,6 +90,8 @@ int main(int argc, char **argv) {
         r = parse_argv(argc, argv);
         if (r != 0)
                 return r < 0 ? EX_USAGE : EXIT_SUCCESS;
+        if (arg_print_default)
+                return secondary_config_print_default(stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         r = secondary_config_init(&c);
         if (r < 0) {
                 fprintf(stderr, "uptane-secondaryd: %s\n", strerror(-r));

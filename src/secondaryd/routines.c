@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "secondary_macro.h"
+#include "secondary_log.h"
+#include "daemon_macro.h"
 #include "slot.h"
 #include "uds_handler.h"
 #include "uptane/error.h"
@@ -70,10 +70,11 @@ static int verify_metadata(SecondaryContext *ctx) {
                 set_result(&ctx->verify_result, UPTANE_ROUTINE_REJECTED, k, "%s: %s", what,
                            err.message ?: up_strerror(k));
                 if (up_error_attack(k) != UP_ATTACK_NONE)
-                        secondary_record_attack(ctx, k, what);
+                        secondary_record_attack(ctx, SECONDARY_EVENT_ATTACK_REFUSED, k, what);
                 else {
                         LogFields f = { .ecu_serial = c->serial, .error = k };
-                        log_event(LOG_WARNING, LOG_EVENT_NONE, &f, "%s", ctx->verify_result.message);
+                        secondary_log_event(LOG_WARNING, SECONDARY_EVENT_VERIFICATION_FAILED, &f, "%s",
+                                            ctx->verify_result.message);
                 }
                 up_full_verification_error_done(&err);
                 return k;
@@ -108,7 +109,7 @@ static int install(SecondaryContext *ctx) {
         if (k < 0 && up_error_attack(k) != UP_ATTACK_NONE) {
                 snprintf(what, sizeof(what), "image %s refused", v->target->name);
                 set_result(&ctx->install_result, UPTANE_ROUTINE_REJECTED, k, "%s: %s", what, up_strerror(k));
-                secondary_record_attack(ctx, k, what);
+                secondary_record_attack(ctx, SECONDARY_EVENT_ATTACK_REFUSED, k, what);
                 return k;
         }
         if (k < 0) {
@@ -119,7 +120,7 @@ static int install(SecondaryContext *ctx) {
         set_result(&ctx->install_result, UPTANE_ROUTINE_OK, 0, "%s installed in slot %c", v->target->name,
                    ctx->state->active_slot ? 'b' : 'a');
         LogFields f = { .ecu_serial = ctx->config->serial, .target = v->target->name };
-        log_event(LOG_NOTICE, LOG_EVENT_NONE, &f, "%s", ctx->install_result.message);
+        secondary_log_event(LOG_NOTICE, SECONDARY_EVENT_INSTALLED, &f, "%s", ctx->install_result.message);
         secondary_forget_verification(ctx);
         (void) secondary_clear_dir(ctx->state->incoming_target);
         return 0;

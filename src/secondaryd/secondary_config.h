@@ -4,8 +4,9 @@
 /*
  * The configuration of uptane-secondaryd: /etc/uptane-secondary.conf (INI,
  * read with inih), then FILE.d/ *.conf in lexical order, later values
- * overriding earlier ones. One table (config.c) describes every key; the
- * parser, the defaults, the checks and --check-config come from it.
+ * overriding earlier ones. One table (secondary_config.c) describes every
+ * key; the engine in src/daemon/conf_schema.c derives the parser, the
+ * defaults, --check-config and conf/uptane-secondary.conf from it.
  *
  * No logging here: a failure returns a negative errno and a malloc()ed
  * sentence in *reterr_message, "FILE:LINE: [section] key: reason" for a file.
@@ -14,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "conf_schema.h"
 
 #define SECONDARY_CONFIG_DEFAULT_PATH "/etc/uptane-secondary.conf"
 
@@ -44,10 +47,10 @@ typedef struct SecondaryConfig {
         /* [isotp] */
         bool isotp_enabled;
         char *isotp_interface;
-        uint64_t isotp_rx_id;
+        uint64_t isotp_rx_id; /* CONF_UNSET: not set */
         uint64_t isotp_tx_id;
         bool isotp_fd;
-        int64_t isotp_padding; /* -1: none */
+        uint64_t isotp_padding; /* CONF_UNSET (UINT64_MAX): none */
         uint64_t isotp_block_size;
         uint64_t isotp_stmin;
         /* [storage] */
@@ -73,5 +76,7 @@ int secondary_config_load(SecondaryConfig *c, const char *path, char **reterr_me
 int secondary_config_verify(const SecondaryConfig *c, char **reterr_message);
 /* The effective configuration as INI; values from files followed by "# FILE:LINE". */
 int secondary_config_print(const SecondaryConfig *c, FILE *f);
+/* conf/uptane-secondary.conf: every key documented and commented out at its default. */
+int secondary_config_print_default(FILE *f);
 
 const char *secondary_verification_to_string(SecondaryVerificationType t);

@@ -15,8 +15,9 @@
 #include "isotp.h"
 #include "log.h"
 #include "secondary_daemon.h"
-#include "secondary_macro.h"
+#include "daemon_macro.h"
 #include "secondary_state.h"
+#include "send_queue.h"
 #include "uds_handler.h"
 #include "uptane/json.h"
 #include "uptane/storage.h"
@@ -38,6 +39,7 @@ typedef struct Daemon {
         sd_event *event;
         DoipServer *doip;
         IsotpLink *isotp;
+        SendQueue *isotp_out; /* its sends, off the loop */
         sd_event_source *isotp_source, *pending_timer, *done_source;
 
         /* The long routine on the worker thread. */
@@ -101,14 +103,16 @@ static int start_job(Daemon *d, JobOrigin origin, uint16_t tester, const uint8_t
         return 0;
 }
 
+/* Queued: the sender thread waits for the kernel (and the Primary's flow control), not the loop. */
 static void send_isotp(Daemon *d, const uint8_t *msg, size_t len) {
         int r;
 
-        if (!d->isotp || len == 0)
+        if (!d->isotp_out || len == 0)
                 return;
-        r = isotp_link_send(d->isotp, msg, len);
+        r = send_queue_push(d->isotp_out, msg, len);
         if (r < 0)
-                log_warning("ISO-TP: cannot send the response: %s", strerror(-r));
+                log_warning("ISO-TP: cannot send the response: %s", r == -ENOBUFS
+                                    ? "the Primary does not take the earlier ones" : strerror(-r));
 }
 
 static int on_job_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -247,7 +251,7 @@ static int setup_isotp(Daemon *d) {
         int r;
 
         o.extended_ids = c->isotp_tx_id > ISOTP_CAN_SFF_MAX || c->isotp_rx_id > ISOTP_CAN_SFF_MAX;
-        o.padding = (int) c->isotp_padding;
+        o.padding = c->isotp_padding == CONF_UNSET ? -1 : (int) c->isotp_padding;
         o.block_size = (uint8_t) c->isotp_block_size;
         o.stmin = (uint8_t) c->isotp_stmin;
         o.can_fd = c->isotp_fd;
@@ -264,7 +268,9 @@ static int setup_isotp(Daemon *d) {
                 log_error("ISO-TP: cannot open %s: %s", c->isotp_interface, strerror(-r));
         if (r < 0)
                 return r;
-        r = sd_event_add_io(d->event, &d->isotp_source, isotp_link_fd(d->isotp), EPOLLIN, on_isotp, d);
+        r = send_queue_new(isotp_link_transport(d->isotp), "ISO-TP", &d->isotp_out);
+        if (r >= 0)
+                r = sd_event_add_io(d->event, &d->isotp_source, isotp_link_fd(d->isotp), EPOLLIN, on_isotp, d);
         if (r >= 0)
                 r = sd_event_add_time(d->event, &d->pending_timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_pending_timer, d);
         if (r >= 0)
@@ -328,6 +334,8 @@ static int setup_loop(Daemon *d) {
                 r = sd_event_add_signal(d->event, NULL, SIGTERM, NULL, NULL);
         if (r >= 0)
                 r = sd_event_add_signal(d->event, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_set_watchdog(d->event, true); /* WatchdogSec= in the unit, if set */
         if (r < 0)
                 return r;
         d->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -348,6 +356,7 @@ static void teardown(Daemon *d) {
         if (d->doip)
                 doip_server_detach_event(d->doip);
         d->doip = doip_server_free(d->doip);
+        d->isotp_out = send_queue_free(d->isotp_out);
         d->isotp = isotp_link_free(d->isotp);
         if (d->done_fd >= 0)
                 (void) close(d->done_fd);

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,44 +13,11 @@
 #include "uptane/json.h"
 #include "uptane/manifest.h"
 #include "uptane/storage.h"
-#include "secondary_macro.h"
+#include "daemon_macro.h"
+#include "daemon_state.h"
 #include "secondary_state.h"
 
 #define STATE_FILE "state.json"
-#define KEY_FILE "ecu.key"
-#define ROOT_MAX_BYTES (16u * 1024u * 1024u)
-
-static int set_error(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
-static int set_error(char **reterr, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (!reterr)
-                return r;
-        free(*reterr);
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-                *reterr = NULL;
-        va_end(ap);
-        return r;
-}
-
-int secondary_mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *copy = strdup(path);
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(copy, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        if (mkdir(copy, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
 
 int secondary_clear_dir(const char *dir) {
         DIR *d = opendir(dir);
@@ -78,51 +44,10 @@ static int make_dirs(SecondaryState *s, char **reterr) {
 
                 if (asprintf(dirs[i], "%s/%s", s->dir, names[i]) < 0)
                         return -ENOMEM;
-                r = secondary_mkdir_p(*dirs[i], 0700);
+                r = daemon_mkdir_p(*dirs[i], 0700);
                 if (r < 0)
-                        return set_error(reterr, r, "cannot create %s: %s", *dirs[i], strerror(-r));
+                        return daemon_error(reterr, r, "cannot create %s: %s", *dirs[i], strerror(-r));
         }
-        return 0;
-}
-
-/* The first trusted root comes from the configuration; later ones only from verified rotations. */
-static int install_initial_root(const char *dir, const char *root_path, char **reterr) {
-        _cleanup_free_ char *existing = NULL;
-        _cleanup_free_ uint8_t *data = NULL;
-        size_t len;
-        int r;
-
-        if (asprintf(&existing, "%s/root.json", dir) < 0)
-                return -ENOMEM;
-        if (access(existing, F_OK) == 0)
-                return 0;
-        r = up_read_file(root_path, ROOT_MAX_BYTES, &data, &len);
-        if (r < 0)
-                return set_error(reterr, r, "cannot read the initial root %s: %s", root_path, strerror(-r));
-        r = up_write_file_atomic(dir, "root.json", data, len, 0600);
-        if (r < 0)
-                return set_error(reterr, r, "cannot store %s: %s", existing, strerror(-r));
-        return 0;
-}
-
-static int load_or_create_key(SecondaryState *s, bool *ret_created, char **reterr) {
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        if (asprintf(&path, "%s/%s", s->dir, KEY_FILE) < 0)
-                return -ENOMEM;
-        *ret_created = false;
-        r = up_key_load_private(path, &s->key);
-        if (r >= 0)
-                return 0;
-        if (r != -ENOENT)
-                return set_error(reterr, r, "cannot load the ECU key %s: %s", path, strerror(-r));
-        r = up_key_generate(UP_SCHEME_ED25519, &s->key);
-        if (r >= 0)
-                r = up_key_save_private(s->key, path);
-        if (r < 0)
-                return set_error(reterr, r, "cannot create the ECU key %s: %s", path, strerror(-r));
-        *ret_created = true;
         return 0;
 }
 
@@ -167,22 +92,12 @@ static int from_json(SecondaryState *s, struct json_object *doc) {
 }
 
 static int load(SecondaryState *s, char **reterr) {
-        UpJsonLimits limits = UP_JSON_LIMITS_DEFAULT;
-        _cleanup_free_ uint8_t *data = NULL;
         _cleanup_json_ struct json_object *doc = NULL;
-        size_t len;
         int r;
 
-        r = up_read_file_at(s->dir, STATE_FILE, SECONDARY_STATE_MAX_BYTES, &data, &len);
-        if (r == -ENOENT)
-                doc = json_object_new_object();
-        else if (r < 0)
-                return set_error(reterr, r, "cannot read %s/%s: %s", s->dir, STATE_FILE, strerror(-r));
-        else if (up_json_parse(data, len, &limits, &doc) < 0 || !json_object_is_type(doc, json_type_object))
-                return set_error(reterr, -EBADMSG, "%s/%s is not a JSON object: move it away to start afresh", s->dir,
-                                 STATE_FILE);
-        if (!doc)
-                return -ENOMEM;
+        r = daemon_load_json_object(s->dir, STATE_FILE, SECONDARY_STATE_MAX_BYTES, &doc, reterr);
+        if (r < 0)
+                return r;
         return from_json(s, doc);
 }
 
@@ -197,7 +112,7 @@ static int factory_image(SecondaryState *s, const SecondaryConfig *c, char **ret
 
         fd = open(c->slot_a, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0)
-                return set_error(reterr, -errno, "cannot open the slot %s: %m", c->slot_a);
+                return daemon_error(reterr, -errno, "cannot open the slot %s: %m", c->slot_a);
         r = up_hasher_new(&h);
         while (r >= 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
                 r = up_hasher_update(h, buf, (size_t) n);
@@ -207,7 +122,7 @@ static int factory_image(SecondaryState *s, const SecondaryConfig *c, char **ret
                 r = n < 0 ? -errno : up_hasher_peek(h, UP_HASH_SHA256, digest);
         up_hasher_free(h);
         if (r < 0)
-                return set_error(reterr, r, "cannot read the slot %s: %s", c->slot_a, strerror(-r));
+                return daemon_error(reterr, r, "cannot read the slot %s: %s", c->slot_a, strerror(-r));
         char hex[2 * 32 + 1];
         for (size_t i = 0; i < 32; i++)
                 snprintf(hex + 2 * i, 3, "%02x", digest[i]);
@@ -225,20 +140,20 @@ int secondary_state_open(SecondaryState *s, const SecondaryConfig *c, bool *ret_
         int r;
 
         *s = (SecondaryState) { .release_counter = -1, .nonce = -1 };
-        r = secondary_mkdir_p(c->state_directory, 0700);
+        r = daemon_mkdir_p(c->state_directory, 0700);
         if (r < 0)
-                return set_error(reterr, r, "cannot create the state directory %s: %s", c->state_directory,
+                return daemon_error(reterr, r, "cannot create the state directory %s: %s", c->state_directory,
                                  strerror(-r));
         s->dir = strdup(c->state_directory);
         if (!s->dir)
                 return -ENOMEM;
         r = make_dirs(s, reterr);
         if (r >= 0)
-                r = install_initial_root(s->director_dir, c->director_root, reterr);
+                r = daemon_install_initial_root(s->director_dir, NULL, c->director_root, reterr);
         if (r >= 0 && c->verification == SECONDARY_VERIFICATION_FULL)
-                r = install_initial_root(s->image_dir, c->image_root, reterr);
+                r = daemon_install_initial_root(s->image_dir, NULL, c->image_root, reterr);
         if (r >= 0)
-                r = load_or_create_key(s, ret_key_created, reterr);
+                r = daemon_load_or_create_key(s->dir, &s->key, ret_key_created, reterr);
         if (r >= 0)
                 r = load(s, reterr);
         if (r >= 0 && !s->installed_name)
@@ -248,7 +163,7 @@ int secondary_state_open(SecondaryState *s, const SecondaryConfig *c, bool *ret_
         if (r >= 0)
                 r = secondary_state_save(s);
         if (r < 0 && reterr && !*reterr)
-                (void) set_error(reterr, r, "cannot set up the state in %s: %s", c->state_directory, strerror(-r));
+                (void) daemon_error(reterr, r, "cannot set up the state in %s: %s", c->state_directory, strerror(-r));
         return r;
 }
 

@@ -55,6 +55,3 @@ int secondary_state_add_attack(SecondaryState *s, const char *what);
 
 /* Empties dir (regular files only, one level). */
 int secondary_clear_dir(const char *dir);
-
-/* mkdir -p. */
-int secondary_mkdir_p(const char *path, mode_t mode);

@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "secondary_macro.h"
+#include "daemon_macro.h"
+#include "daemon_state.h"
 #include "slot.h"
 #include "uptane/hash.h"
 
@@ -17,20 +18,6 @@
 
 const char *slot_path(const SecondaryConfig *c, int i) {
         return i == 0 ? c->slot_a : c->slot_b;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n) {
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return -errno;
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
 }
 
 /* Copies at most limit bytes of in into a new file at temp, fsync'ed. */
@@ -55,7 +42,7 @@ static int copy_file(int in, const char *temp, uint64_t limit) {
                         return -errno;
                 if (n == 0)
                         break;
-                r = write_all(out, buf, (size_t) n);
+                r = daemon_write_all(out, buf, (size_t) n);
                 done += (uint64_t) n;
         }
         if (r >= 0 && fsync(out) < 0)

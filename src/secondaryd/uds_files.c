@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "secondary_macro.h"
+#include "daemon_macro.h"
+#include "daemon_state.h"
+#include "secondary_log.h"
 #include "uds_handler.h"
 #include "uptane_uds.h"
 
@@ -122,20 +124,6 @@ static int request_file_transfer(SecondaryContext *ctx, const uint8_t *req, size
         return uds_build_file_transfer_response(r->buf, r->size, &rsp, &r->len);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return -errno;
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
 static int transfer_data(SecondaryContext *ctx, const uint8_t *req, size_t len, UdsReply *r) {
         const uint8_t *data;
         size_t data_len;
@@ -155,7 +143,7 @@ static int transfer_data(SecondaryContext *ctx, const uint8_t *req, size_t len, 
                         secondary_transfer_abort(ctx);
                 return uds_reply_negative(r, req[0], nrc);
         }
-        if (k == UDS_BLOCK_NEW && write_all(ctx->transfer_fd, data, data_len) < 0) {
+        if (k == UDS_BLOCK_NEW && daemon_write_all(ctx->transfer_fd, data, data_len) < 0) {
                 secondary_transfer_abort(ctx);
                 return uds_reply_negative(r, req[0], UDS_NRC_GENERAL_PROGRAMMING_FAILURE);
         }
@@ -191,6 +179,13 @@ static int transfer_exit(SecondaryContext *ctx, const uint8_t *req, size_t len, 
         if (k < 0)
                 return uds_reply_negative(r, req[0], nrc);
         k = commit_transfer(ctx);
+        if (k >= 0 && strcmp(ctx->transfer_dir, ctx->state->incoming_target) == 0) {
+                LogFields f = { .ecu_serial = ctx->config->serial, .target = ctx->transfer_name };
+
+                secondary_log_event(LOG_INFO, SECONDARY_EVENT_IMAGE_RECEIVED, &f,
+                                    "Image %s received (%llu bytes), not yet verified", ctx->transfer_name,
+                                    (unsigned long long) ctx->download.received);
+        }
         secondary_transfer_abort(ctx);
         if (k == -ENOMEM)
                 return k;

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
-#include "secondary_macro.h"
+#include "secondary_log.h"
+#include "daemon_macro.h"
 #include "uds_handler.h"
 #include "uptane/error.h"
 #include "uptane/manifest.h"
@@ -164,6 +164,9 @@ static int sign_report(SecondaryContext *ctx, char **ret, size_t *ret_len) {
                 return r;
         s->report_counter++;
         (void) secondary_state_save(s);
+        LogFields f = { .ecu_serial = ctx->config->serial, .target = s->installed_name };
+        secondary_log_event(LOG_INFO, SECONDARY_EVENT_REPORT_SIGNED, &f, "Signed ECU version report %lld (nonce %lld)",
+                            (long long) rep.report_counter, (long long) rep.nonce);
         return 0;
 }
 
@@ -254,13 +257,13 @@ static int read_did(SecondaryContext *ctx, const uint8_t *req, size_t len, UdsRe
 
 /* --- 0x2E: the time attestation ---------------------------------------------------------- */
 
-void secondary_record_attack(SecondaryContext *ctx, int err, const char *what) {
+void secondary_record_attack(SecondaryContext *ctx, int event, int err, const char *what) {
         char line[SECONDARY_MESSAGE_MAX];
         LogFields f = { .ecu_serial = ctx->config->serial, .attack = up_attack_name(up_error_attack(err)),
                         .error = err };
 
         snprintf(line, sizeof(line), "%s: %s", what, up_strerror(err));
-        log_event(LOG_WARNING, LOG_EVENT_NONE, &f, "Attack detected (%s): %s", f.attack, line);
+        secondary_log_event(LOG_WARNING, (SecondaryEvent) event, &f, "Attack detected (%s): %s", f.attack, line);
         (void) secondary_state_add_attack(ctx->state, line);
         (void) secondary_state_save(ctx->state);
 }
@@ -289,7 +292,8 @@ static int take_attestation(SecondaryContext *ctx, const uint8_t *data, size_t d
         if (k < 0)
                 return k;
         LogFields f = { .ecu_serial = ctx->config->serial };
-        log_event(LOG_INFO, LOG_EVENT_NONE, &f, "Time attestation verified: %lld", (long long) s->time);
+        secondary_log_event(LOG_INFO, SECONDARY_EVENT_NONCE_ROTATED, &f, "Time attestation verified: %lld",
+                            (long long) s->time);
         return 0;
 }
 
@@ -311,10 +315,15 @@ static int write_did(SecondaryContext *ctx, const uint8_t *req, size_t len, UdsR
         k = take_attestation(ctx, data, data_len);
         if (k == -ENOMEM)
                 return k;
-        if (k == -EBADMSG || k == -EFBIG || k == -EINVAL)
+        if (k == -EBADMSG || k == -EFBIG || k == -EINVAL) {
+                LogFields f = { .ecu_serial = ctx->config->serial, .error = k };
+
+                secondary_log_event(LOG_WARNING, SECONDARY_EVENT_TIME_REFUSED, &f,
+                                    "Time attestation refused: malformed (%s)", strerror(-k));
                 return uds_reply_negative(r, req[0], UDS_NRC_INCORRECT_MESSAGE_LENGTH_OR_INVALID_FORMAT);
+        }
         if (k == -ESTALE || k == -EKEYREJECTED) {
-                secondary_record_attack(ctx, k, "time attestation refused");
+                secondary_record_attack(ctx, SECONDARY_EVENT_TIME_REFUSED, k, "time attestation refused");
                 return uds_reply_negative(r, req[0], UDS_NRC_CONDITIONS_NOT_CORRECT);
         }
         if (k < 0)

@@ -86,7 +86,8 @@ void secondary_transfer_abort(SecondaryContext *ctx);
 /* Drops what 0A01 verified. */
 void secondary_forget_verification(SecondaryContext *ctx);
 /* Logs an attack and appends it to attacks_detected (saved). */
-void secondary_record_attack(SecondaryContext *ctx, int err, const char *what);
+/* Logs the attack (ATTACK_REFUSED, or event when it is TIME_REFUSED) and adds it to attacks_detected. */
+void secondary_record_attack(SecondaryContext *ctx, int event, int err, const char *what);
 /* The time metadata expiry is checked against: the latest attested time
  * with a time server, else the system clock. */
 time_t secondary_verification_time(const SecondaryContext *ctx);

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "secondary_macro.h"
+#include "daemon_macro.h"
 #include "testrepo.h"
 #include "uds.h"
 #include "uds_handler.h"

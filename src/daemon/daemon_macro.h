@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Small helpers of uptane-secondaryd's own sources. */
+/*
+ * Small helpers of the daemons' own sources (uptane-primaryd,
+ * uptane-secondaryd and src/daemon/). libuptane keeps its own in
+ * src/lib/util.h: the daemons use only libuptane's public headers, so the
+ * few lines both define stay on each side of that boundary.
+ */
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,8 +19,11 @@
 #endif
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
 #define _cleanup_json_ _cleanup_(json_object_putp)
+#ifndef _printf_
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
+#endif
 #ifndef ELEMENTSOF
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #endif
