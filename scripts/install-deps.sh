@@ -10,7 +10,11 @@ packages=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
           ostree libostree-dev libglib2.0-dev
           tshark
           # the real-CAN test (tests/vm/): QEMU, a Debian kernel with CAN modules, the guest's tools
-          qemu-system-x86 linux-image-amd64 busybox-static cpio can-utils iproute2)
+          qemu-system-x86 linux-image-amd64 busybox-static cpio can-utils iproute2
+          # man pages and the Debian packages (scripts/build-debs.sh)
+          scdoc debhelper dpkg-dev lintian
+          # the system test (tests/system/): a Debian 12 root file system booted in QEMU
+          debootstrap e2fsprogs zstd)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()

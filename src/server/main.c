@@ -2,7 +2,8 @@
 /*
  * uptane-server: the Image repository, the Director and the time server of an
  * Uptane deployment in one daemon. Exit status: 0 after SIGTERM, 1 on a
- * runtime failure, 2 on a usage error, 78 on a configuration error.
+ * runtime failure, 2 on a usage error, 78 on a configuration error. Under
+ * systemd it sends READY=1, WATCHDOG=1 (with WatchdogSec=) and STOPPING=1.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -185,6 +187,7 @@ static int serve(Server *s) {
         struct sockaddr_storage addr;
         struct MHD_Daemon *d = NULL;
         Refresher *refresher = NULL;
+        uint64_t watchdog_usec = 0;
         sigset_t mask;
         int r, sig = 0;
 
@@ -212,9 +215,19 @@ static int serve(Server *s) {
         printf("listening on %s port %u\n", s->cfg.listen_address, bound_port(d));
         fflush(stdout);
         (void) sd_notify(0, "READY=1\nSTATUS=Serving");
-        while (sig != SIGTERM && sig != SIGINT)
-                if (sigwait(&mask, &sig) != 0)
+        /* With WatchdogSec=, ping at half the interval while waiting for a signal. */
+        if (sd_watchdog_enabled(0, &watchdog_usec) <= 0)
+                watchdog_usec = 0;
+        while (sig != SIGTERM && sig != SIGINT) {
+                struct timespec ts = { .tv_sec = (time_t) (watchdog_usec / 2000000),
+                                       .tv_nsec = (long) (watchdog_usec / 2 % 1000000) * 1000 };
+
+                sig = watchdog_usec ? sigtimedwait(&mask, NULL, &ts) : sigwaitinfo(&mask, NULL);
+                if (sig < 0 && errno == EAGAIN)
+                        (void) sd_notify(0, "WATCHDOG=1");
+                else if (sig < 0 && errno != EINTR)
                         break;
+        }
         (void) sd_notify(0, "STOPPING=1");
         log_msg(6, "stopping");
         refresher = refresher_stop(refresher);
