@@ -29,6 +29,9 @@ echo
 echo "== uptane-primaryd: a 50 MiB OSTree commit pulled and deployed, next to the production client (goal: <= 1.57 s, <= half of 31 MB; root only)"
 bash "$top/bench/bench_ostree.sh" "$build" || true
 echo
+echo "== uptane-primaryd -> uptane-secondaryd over DoIP: 20 MiB to one Secondary and to three at once, next to curl (goal: >= 20x faster than 6.2 s, 1 connection)"
+bash "$top/bench/bench_secondaries.sh" "$build" || true
+echo
 echo "== uptane-primaryd: idle poll, nothing new, next to aktualizr (goal: a fifth of 0.04 s CPU and 25 MB RSS; about 80 s)"
 bash "$top/bench/bench_poll.sh" "$build" || true
 echo

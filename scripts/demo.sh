@@ -148,6 +148,10 @@ for line in open(sys.argv[1], errors="replace"):
             raw.append(line.strip())
         continue
     ev = e.get("UPTANE_EVENT", "")
+    # a Secondary's own events count as the Primary's outcome classes
+    ev = {"secondary-installed": "installed", "secondary-install-failed": "install-failed",
+          "secondary-unreachable": "temporary-failure", "secondary-misbehaving": "temporary-failure",
+          "secondary-refused": "temporary-failure"}.get(ev, ev)
     if ev == "installed":
         installed = 1
     if ev == "attack-detected" and not attack:

@@ -37,19 +37,38 @@
 #include "daemon.h"
 #include "log.h"
 #include "macro.h"
+#include "secondary_pool.h"
 
 #define TOKEN_MAX_BYTES 4096u
 #define ANSWER_MAX_BYTES (64u * 1024u)
 
-/* One Secondary in this cycle. */
+typedef struct Cycle Cycle;
+
+/* One Secondary in this cycle: what its pool thread writes (secondary_pool.h). */
 typedef struct SecondaryRun {
         Secondary *s;
+        Cycle *cycle;
         UpEcuReportDoc *report; /* verified with its key; NULL: left out of this cycle */
         int64_t nonce;
         bool nonce_rotated;     /* it took this cycle's attestation: a new nonce for its next report */
+        bool failed;            /* left out of this cycle (logged) */
+        const UpDirectorTarget *target; /* its image, downloaded and verified into path: to deliver */
+        char *path;
+        bool delivered;         /* it was asked to install: outcome */
+        InstallOutcome outcome;
+        atomic_uint_fast64_t sent; /* bytes of its image sent */
+        pthread_mutex_t *bus_lock; /* held while it runs a phase: shared by those on one CAN interface */
 } SecondaryRun;
 
-typedef struct Cycle {
+/* Metadata for the Secondaries: every trusted file of both repositories. */
+typedef struct MetadataSet {
+        SecondaryMetadataFile files[256];
+        char *roles[256];
+        uint8_t *data[256];
+        size_t n;
+} MetadataSet;
+
+struct Cycle {
         Daemon *d;
         SecondaryRun *runs;      /* one per d->secondaries */
         uint8_t *attestation;    /* the time server's answer, for the Secondaries */
@@ -61,7 +80,10 @@ typedef struct Cycle {
         UpFullVerification *fv;
         const char *mirror;      /* where the image came from: "image" or "director" */
         size_t secondaries_failed; /* left out of this cycle: the vehicle is not all done */
-} Cycle;
+        MetadataSet metadata;    /* for the Secondaries that get an image */
+        uint64_t deliver_total;  /* bytes of their images */
+        pthread_mutex_t *bus_locks; /* one per Secondary; the first of a CAN interface is its lock */
+};
 
 /* --- Helpers ------------------------------------------------------------------------------------------- */
 
@@ -880,18 +902,40 @@ static CycleResult update_primary(Cycle *c) {
 
 /* --- Secondaries (docs/POUF.md, "Uptane over UDS") ------------------------------------------------- */
 
-/* Logged with the Secondary's serial; the Secondary is left out of the rest of this cycle. */
-static void secondary_failed(Cycle *c, SecondaryRun *run, int r, const char *what) {
+/* Each phase of a Secondary runs on a pool thread (secondary_pool.h): there
+ * it touches only its SecondaryRun, the thread-safe log and daemon_set_*;
+ * the state and the Cycle are the cycle thread's, after the pool joined. */
+
+static CycleResult combine(CycleResult res, CycleResult one) {
+        return res == CYCLE_UPDATED || one == CYCLE_UPDATED ? CYCLE_UPDATED : one != CYCLE_UP_TO_DATE ? one : res;
+}
+
+static LogEvent failure_event(int r, uint8_t nrc) {
+        if (nrc != 0)
+                return LOG_EVENT_SECONDARY_REFUSED;
+        switch (-r) {
+        case ETIMEDOUT: case ECONNREFUSED: case ECONNRESET: case EHOSTUNREACH: case ENETUNREACH: case ENETDOWN:
+        case EPIPE: case ENOTCONN: case EBUSY: case EACCES: case ENODEV: case ENXIO:
+                return LOG_EVENT_SECONDARY_UNREACHABLE;
+        case ENOMEM: case ENOENT: case ENOSPC: case ECANCELED:
+                return LOG_EVENT_TEMPORARY_FAILURE; /* the Primary's own trouble, or a stop */
+        default:
+                return LOG_EVENT_SECONDARY_MISBEHAVING; /* malformed, wrong identity or key, bad signature */
+        }
+}
+
+/* Logged with the Secondary's serial (and NRC); it is left out of the rest of this cycle. */
+static void secondary_failed(SecondaryRun *run, int r, const char *what) {
         Secondary *s = run->s;
         const char *why = s->ops->last_error(s);
-        LogFields f = { .ecu_serial = s->serial, .error = r };
+        uint8_t nrc = r == -EREMOTEIO ? s->ops->last_nrc(s) : 0;
+        LogFields f = { .ecu_serial = s->serial, .error = r, .uds_nrc = nrc };
 
-        log_event(LOG_WARNING, LOG_EVENT_TEMPORARY_FAILURE, &f, "Secondary %s (%s): %s: %s", s->name, s->serial,
-                  what, why && *why ? why : up_strerror(r));
+        log_event(LOG_WARNING, failure_event(r, nrc), &f, "Secondary %s (%s): %s: %s; left out of this check",
+                  s->name, s->serial, what, why && *why ? why : up_strerror(r));
         up_ecu_report_doc_free(run->report);
         run->report = NULL;
-        c->report_needed = true;
-        c->secondaries_failed++;
+        run->failed = true;
 }
 
 /* Its signed report, checked with its configured key, and its nonce. */
@@ -924,10 +968,14 @@ static int secondary_report(SecondaryRun *run) {
  * assignment at once) and a nonce never sent before (the one read at the
  * start of the cycle went to the time server, and the next cycle's first
  * read would repeat it). */
-static void refresh_report(SecondaryRun *run) {
+static void refresh_report(void *item, void *userdata) {
+        SecondaryRun *run = item;
         UpEcuReportDoc *old = run->report;
         int r;
 
+        (void) userdata;
+        if (!old || !run->nonce_rotated)
+                return;
         run->report = NULL;
         r = secondary_report(run);
         if (r < 0) {
@@ -940,36 +988,94 @@ static void refresh_report(SecondaryRun *run) {
         up_ecu_report_doc_free(old);
 }
 
-static void collect_reports(Cycle *c) {
-        for (size_t i = 0; i < c->d->n_secondaries && !cancelled(c); i++) {
-                int r = secondary_report(&c->runs[i]);
+static void report_one(void *item, void *userdata) {
+        SecondaryRun *run = item;
+        const UpImageInfo *img;
+        int r;
 
-                if (r < 0)
-                        secondary_failed(c, &c->runs[i], r, "no valid ECU version report");
+        (void) userdata;
+        r = secondary_report(run);
+        if (r < 0) {
+                secondary_failed(run, r, "no valid ECU version report");
+                return;
         }
+        img = &up_ecu_report_doc_report(run->report)->installed_image;
+        LogFields f = { .ecu_serial = run->s->serial, .target = img->filepath };
+        log_event(LOG_INFO, LOG_EVENT_SECONDARY_REPORT, &f, "Secondary %s (%s): signed report verified, runs %s",
+                  run->s->name, run->s->serial, img->filepath);
+}
+
+static void time_one(void *item, void *userdata) {
+        SecondaryRun *run = item;
+        Cycle *c = userdata;
+        int r;
+
+        if (!run->report)
+                return;
+        r = run->s->ops->send_time(run->s, c->attestation, c->attestation_len);
+        if (r < 0)
+                secondary_failed(run, r, "sending the time attestation");
+        else
+                run->nonce_rotated = true;
+}
+
+typedef struct Phase {
+        Cycle *cycle;
+        SecondaryPoolFn fn;
+} Phase;
+
+static void on_bus(void *item, void *userdata) {
+        SecondaryRun *run = item;
+        const Phase *p = userdata;
+
+        if (run->bus_lock)
+                pthread_mutex_lock(run->bus_lock);
+        p->fn(run, p->cycle);
+        if (run->bus_lock)
+                pthread_mutex_unlock(run->bus_lock);
+}
+
+/* fn for each Secondary, concurrently, but one at a time on a CAN interface:
+ * back on the cycle thread when all are done. */
+static void for_each_secondary(Cycle *c, SecondaryPoolFn fn) {
+        Phase p = { c, fn };
+
+        (void) secondary_pool_run(c->runs, c->d->n_secondaries, sizeof(SecondaryRun), 0, on_bus, &p, &c->d->cancel);
+}
+
+/* The Secondaries of one CAN interface share a lock: the bus carries one
+ * transfer at full rate, and interleaved ISO-TP messages gain nothing. */
+static int bus_locks_init(Cycle *c) {
+        size_t n = c->d->n_secondaries;
+
+        c->bus_locks = calloc(n ?: 1, sizeof(pthread_mutex_t));
+        if (!c->bus_locks)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const char *bus = c->runs[i].s->bus;
+
+                pthread_mutex_init(&c->bus_locks[i], NULL);
+                for (size_t j = 0; bus && j <= i && !c->runs[i].bus_lock; j++)
+                        if (c->runs[j].s->bus && strcmp(c->runs[j].s->bus, bus) == 0)
+                                c->runs[i].bus_lock = &c->bus_locks[j];
+        }
+        return 0;
+}
+
+static void bus_locks_done(Cycle *c) {
+        for (size_t i = 0; c->bus_locks && i < c->d->n_secondaries; i++)
+                pthread_mutex_destroy(&c->bus_locks[i]);
+        free(c->bus_locks);
+}
+
+static void collect_reports(Cycle *c) {
+        for_each_secondary(c, report_one);
 }
 
 static void send_time_to_secondaries(Cycle *c) {
-        for (size_t i = 0; c->attestation && i < c->d->n_secondaries && !cancelled(c); i++) {
-                SecondaryRun *run = &c->runs[i];
-                int r;
-
-                if (!run->report)
-                        continue;
-                r = run->s->ops->send_time(run->s, c->attestation, c->attestation_len);
-                if (r < 0)
-                        secondary_failed(c, run, r, "sending the time attestation");
-                else
-                        run->nonce_rotated = true;
-        }
+        if (c->attestation)
+                for_each_secondary(c, time_one);
 }
-
-typedef struct MetadataSet {
-        SecondaryMetadataFile files[256];
-        char *roles[256];
-        uint8_t *data[256];
-        size_t n;
-} MetadataSet;
 
 static void metadata_set_done(MetadataSet *m) {
         for (size_t i = 0; i < m->n; i++) {
@@ -1051,59 +1157,95 @@ static bool secondary_runs(const SecondaryRun *run, const UpDirectorTarget *dt) 
                strcasecmp(have, hex) == 0;
 }
 
+/* The bytes sent to all Secondaries of this cycle, over their images' total: one progress figure. */
 static int secondary_progress(void *userdata, uint64_t done, uint64_t total) {
-        return fetch_progress(userdata, done, total);
+        SecondaryRun *run = userdata;
+        Cycle *c = run->cycle;
+        uint64_t sum = 0;
+
+        (void) total;
+        atomic_store(&run->sent, done);
+        for (size_t i = 0; i < c->d->n_secondaries; i++)
+                sum += atomic_load(&c->runs[i].sent);
+        daemon_set_progress(c->d, sum, c->deliver_total);
+        return cancelled(c) ? 1 : 0;
 }
 
-/* Metadata, image, install: the steps a Secondary takes once its image is here. */
-static CycleResult deliver(Cycle *c, SecondaryRun *run, const UpDirectorTarget *dt, const char *path) {
+static double seconds_since(const struct timespec *t0) {
+        struct timespec t;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double) (t.tv_sec - t0->tv_sec) + (double) (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Metadata, image, install, on a pool thread: the steps of a Secondary
+ * whose image the cycle thread downloaded and verified (run->target). */
+static void deliver_one(void *item, void *userdata) {
+        SecondaryRun *run = item;
+        Cycle *c = userdata;
         Secondary *s = run->s;
-        MetadataSet m = { .n = 0 };
-        LogFields f = { .ecu_serial = s->serial, .target = dt->name };
-        InstallOutcome o = {};
+        const UpDirectorTarget *dt = run->target;
+        LogFields f = { .ecu_serial = s->serial, .target = dt ? dt->name : NULL };
+        struct timespec t0;
         int r;
 
-        r = metadata_add_repo(c->d, &m, "director");
-        if (r >= 0 && s->verification == SECONDARY_FULL)
-                r = metadata_add_repo(c->d, &m, "image");
+        if (!run->report || !dt)
+                return;
+        r = s->ops->send_metadata(s, c->metadata.files, c->metadata.n);
         if (r < 0) {
-                metadata_set_done(&m);
-                return temporary(c, r, "reading the trusted metadata");
+                secondary_failed(run, r, "sending the metadata");
+                return;
         }
-        daemon_set_state(c->d, "installing");
-        r = s->ops->send_metadata(s, m.files, m.n);
-        metadata_set_done(&m);
+        (void) clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = s->ops->send_image(s, dt->name, run->path, (uint64_t) dt->length, secondary_progress, run);
         if (r < 0) {
-                secondary_failed(c, run, r, "sending the metadata");
-                return CYCLE_TEMPORARY;
+                secondary_failed(run, r, "sending the image");
+                return;
         }
-        r = s->ops->send_image(s, dt->name, path, (uint64_t) dt->length, secondary_progress, c);
+        log_event(LOG_INFO, LOG_EVENT_SECONDARY_IMAGE_SENT, &f, "Secondary %s: sent %s (%" PRId64 " bytes in %.3f s)",
+                  s->serial, dt->name, dt->length, seconds_since(&t0));
+        r = s->ops->install(s, &run->outcome);
         if (r < 0) {
-                secondary_failed(c, run, r, "sending the image");
-                return CYCLE_TEMPORARY;
+                secondary_failed(run, r, "installing");
+                return;
         }
-        r = s->ops->install(s, &o);
-        if (r < 0) {
-                secondary_failed(c, run, r, "installing");
-                return CYCLE_TEMPORARY;
-        }
-        r = record_secondary_outcome(c, s->serial, dt->name, &o);
-        if (r >= 0)
-                r = state_save(&c->d->state);
-        if (r < 0)
-                return temporary(c, r, "recording the install");
-        log_event(o.success ? LOG_NOTICE : LOG_ERR, o.success ? LOG_EVENT_INSTALLED : LOG_EVENT_INSTALL_FAILED, &f,
-                  "Secondary %s: %s: %s", s->serial, dt->name, o.description);
-        if (o.success)
-                c->installed = true;
-        return o.success ? CYCLE_UPDATED : CYCLE_TEMPORARY;
+        run->delivered = true;
 }
 
-static CycleResult update_secondary(Cycle *c, SecondaryRun *run) {
+/* On the cycle thread, after the pool: each outcome into the state (one save). */
+static CycleResult record_deliveries(Cycle *c) {
+        CycleResult res = CYCLE_UP_TO_DATE;
+        int r = 0;
+
+        for (size_t i = 0; i < c->d->n_secondaries; i++) {
+                SecondaryRun *run = &c->runs[i];
+                const InstallOutcome *o = &run->outcome;
+
+                if (!run->target)
+                        continue;
+                if (!run->delivered) {
+                        res = combine(res, CYCLE_TEMPORARY);
+                        continue;
+                }
+                LogFields f = { .ecu_serial = run->s->serial, .target = run->target->name };
+                if (r >= 0)
+                        r = record_secondary_outcome(c, run->s->serial, run->target->name, o);
+                log_event(o->success ? LOG_NOTICE : LOG_ERR,
+                          o->success ? LOG_EVENT_SECONDARY_INSTALLED : LOG_EVENT_SECONDARY_INSTALL_FAILED, &f,
+                          "Secondary %s: %s: %s", run->s->serial, run->target->name, o->description);
+                c->installed = c->installed || o->success;
+                res = combine(res, o->success ? CYCLE_UPDATED : CYCLE_TEMPORARY);
+        }
+        if (r >= 0)
+                r = state_save(&c->d->state);
+        return r < 0 ? combine(res, temporary(c, r, "recording the installs")) : res;
+}
+
+/* On the cycle thread: is an image assigned, is it for this ECU, download and verify it. */
+static CycleResult prepare_secondary(Cycle *c, SecondaryRun *run) {
         const UpDirectorTargets *t = c->fv->director;
         const UpDirectorTarget *dt = up_director_targets_find_ecu(t, run->s->serial, NULL);
         Secondary *s = run->s;
-        _cleanup_free_ char *path = NULL;
         int64_t counter = state_get_counter(&c->d->state, s->serial);
         char message[512];
         int r;
@@ -1118,7 +1260,7 @@ static CycleResult update_secondary(Cycle *c, SecondaryRun *run) {
         LogFields f = { .ecu_serial = s->serial, .target = dt->name };
         log_event(LOG_NOTICE, LOG_EVENT_UPDATE_AVAILABLE, &f, "Update available for Secondary %s: %s", s->serial,
                   dt->name);
-        r = download(c, dt, c->fv->images[dt - t->targets], s->serial, s->hardware_id, &path);
+        r = download(c, dt, c->fv->images[dt - t->targets], s->serial, s->hardware_id, &run->path);
         if (r < 0) {
                 if (classify(r) == CYCLE_REJECTED) {
                         snprintf(message, sizeof(message), "image %s for %s refused: %s", dt->name, s->serial,
@@ -1127,23 +1269,79 @@ static CycleResult update_secondary(Cycle *c, SecondaryRun *run) {
                 }
                 return temporary(c, r, "downloading a Secondary's image");
         }
-        return deliver(c, run, dt, path);
+        run->target = dt;
+        c->deliver_total += (uint64_t) dt->length;
+        return CYCLE_UP_TO_DATE;
 }
 
-/* Each Secondary on its own: one that fails is logged and the next one goes on. */
+/* The images first, one after the other on the cycle thread (the HTTP
+ * transfers share the vehicle's link); then every Secondary that has its
+ * image at once, each on its own thread: one that fails is logged and left
+ * out, the others go on. */
 static CycleResult update_secondaries(Cycle *c) {
         CycleResult res = CYCLE_UP_TO_DATE;
+        bool any = false;
+        int r;
 
         for (size_t i = 0; i < c->d->n_secondaries && !cancelled(c); i++) {
-                CycleResult one;
-
                 if (!c->runs[i].report)
                         continue;
-                one = update_secondary(c, &c->runs[i]);
-                res = res == CYCLE_UPDATED || one == CYCLE_UPDATED ? CYCLE_UPDATED
-                    : one != CYCLE_UP_TO_DATE ? one : res;
+                res = combine(res, prepare_secondary(c, &c->runs[i]));
+                any = any || c->runs[i].target;
         }
-        return res;
+        if (!any || cancelled(c))
+                return res;
+        r = metadata_add_repo(c->d, &c->metadata, "director");
+        if (r >= 0)
+                r = metadata_add_repo(c->d, &c->metadata, "image");
+        if (r < 0)
+                return combine(res, temporary(c, r, "reading the trusted metadata"));
+        daemon_set_state(c->d, "installing");
+        daemon_set_progress(c->d, 0, c->deliver_total);
+        for_each_secondary(c, deliver_one);
+        return combine(res, record_deliveries(c));
+}
+
+/* --- The nonces the Director saw -------------------------------------------------------------------- */
+
+/* A Secondary rotates its nonce only when it takes a time attestation. With
+ * no attestation this cycle (time server down), its report repeats the
+ * nonce of the report in the last manifest, which the Director refuses as a
+ * replay (409) with the whole manifest: that report stays out instead. The
+ * nonces sent last are kept in state.json ("secondary_nonces"), saved with
+ * the manifest's counter. */
+static void withhold_repeated_nonces(Cycle *c) {
+        struct json_object *sent = state_get_object(&c->d->state, "secondary_nonces"), *v;
+
+        for (size_t i = 0; sent && i < c->d->n_secondaries; i++) {
+                SecondaryRun *run = &c->runs[i];
+                int64_t nonce;
+
+                if (!run->report || !json_object_object_get_ex(sent, run->s->serial, &v))
+                        continue;
+                nonce = up_ecu_report_doc_report(run->report)->nonce;
+                if (json_object_get_int64(v) != nonce)
+                        continue;
+                LogFields f = { .ecu_serial = run->s->serial };
+                log_event(LOG_NOTICE, LOG_EVENT_SECONDARY_REPORT_WITHHELD, &f,
+                          "Secondary %s: its report repeats the nonce of the last manifest (no time attestation "
+                          "this check): left out of the manifest", run->s->serial);
+                up_ecu_report_doc_free(run->report);
+                run->report = NULL;
+        }
+}
+
+/* Those of this manifest's reports; the others' stay (a withheld report was not sent). */
+static void remember_sent_nonces(Cycle *c) {
+        struct json_object *old = state_get_object(&c->d->state, "secondary_nonces");
+        struct json_object *sent = old ? json_object_get(old) : json_object_new_object();
+
+        for (size_t i = 0; sent && i < c->d->n_secondaries; i++)
+                if (c->runs[i].report)
+                        json_object_object_add(sent, c->runs[i].s->serial,
+                                               json_object_new_int64(up_ecu_report_doc_report(c->runs[i].report)->nonce));
+        if (sent)
+                (void) state_set_object(&c->d->state, "secondary_nonces", sent);
 }
 
 /* --- 6. The vehicle version manifest ------------------------------------------------------------------ */
@@ -1272,6 +1470,7 @@ static CycleResult send_manifest(Cycle *c) {
         int r;
 
         daemon_set_state(d, "reporting");
+        withhold_repeated_nonces(c);
         r = sign_manifest(c, &manifest, &len);
         if (r < 0)
                 return temporary(c, r, "signing the vehicle manifest");
@@ -1283,7 +1482,8 @@ static CycleResult send_manifest(Cycle *c) {
         if (r < 0)
                 return temporary(c, r, "sending the vehicle manifest");
         keep_attested_time(d, true);
-        /* The counter and nonce are spent either way. */
+        remember_sent_nonces(c);
+        /* The counter and nonces are spent either way. */
         (void) state_set_int(&d->state, "report_counter", state_get_int(&d->state, "report_counter", 0) + 1);
         if (status < 200 || status > 299) {
                 (void) state_save(&d->state);
@@ -1347,26 +1547,53 @@ static CycleResult run_steps(Cycle *c) {
         return res;
 }
 
+static int cycle_init(Cycle *c) {
+        Daemon *d = c->d;
+
+        c->runs = calloc(d->n_secondaries ?: 1, sizeof(SecondaryRun));
+        if (!c->runs)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_secondaries; i++) {
+                c->runs[i].s = d->secondaries[i];
+                c->runs[i].cycle = c;
+                d->secondaries[i]->cancel = &d->cancel;
+        }
+        return bus_locks_init(c);
+}
+
+static void cycle_done(Cycle *c) {
+        up_full_verification_free(c->fv);
+        for (size_t i = 0; c->runs && i < c->d->n_secondaries; i++) {
+                up_ecu_report_doc_free(c->runs[i].report);
+                free(c->runs[i].path);
+        }
+        bus_locks_done(c);
+        metadata_set_done(&c->metadata);
+        free(c->runs);
+        free(c->attestation);
+}
+
 CycleResult cycle_run(Daemon *d) {
         Cycle c = { .d = d };
         LogFields f = { .ecu_serial = d->config.ecu_serial };
         CycleResult res, sent;
 
         log_event(LOG_INFO, LOG_EVENT_CHECK_STARTED, &f, "Checking for updates");
-        c.runs = calloc(d->n_secondaries ?: 1, sizeof(SecondaryRun));
-        if (!c.runs)
+        if (cycle_init(&c) < 0) {
+                cycle_done(&c);
                 return CYCLE_FATAL;
-        for (size_t i = 0; i < d->n_secondaries; i++)
-                c.runs[i].s = d->secondaries[i];
+        }
         daemon_set_progress(d, 0, 0);
         res = run_steps(&c);
+        for (size_t i = 0; i < d->n_secondaries; i++)
+                c.secondaries_failed += c.runs[i].failed;
+        if (c.secondaries_failed > 0)
+                c.report_needed = true;
         if (!state_get_bool(&d->state, "manifest_sent") || state_get_string(&d->state, "attacks_detected") ||
             state_get_object(&d->state, "installation_result") || state_get_object(&d->state, "secondary_results"))
                 c.report_needed = true;
         if (c.report_needed && res != CYCLE_FATAL && !cancelled(&c)) {
-                for (size_t i = 0; i < d->n_secondaries; i++)
-                        if (c.runs[i].report && c.runs[i].nonce_rotated)
-                                refresh_report(&c.runs[i]);
+                for_each_secondary(&c, refresh_report);
                 if (!c.nonce)
                         (void) up_nonce_generate(&c.nonce);
                 if (!c.now)
@@ -1385,11 +1612,7 @@ CycleResult cycle_run(Daemon *d) {
                 daemon_set_result(d, "%s", what);
         } else if (res == CYCLE_UPDATED)
                 daemon_set_result(d, "updated");
-        up_full_verification_free(c.fv);
-        for (size_t i = 0; i < d->n_secondaries; i++)
-                up_ecu_report_doc_free(c.runs[i].report);
-        free(c.runs);
-        free(c.attestation);
+        cycle_done(&c);
         daemon_set_progress(d, 0, 0);
         return res;
 }

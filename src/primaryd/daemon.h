@@ -5,7 +5,9 @@
  * The daemon: one sd-event loop on the main thread (signals, watchdog, the
  * poll timer, D-Bus, every HTTP transfer through http.c), and one worker
  * thread at a time that runs an update cycle (cycle.c). The worker blocks on
- * network answers and on disk; the loop never does.
+ * network answers and on disk; the loop never does. For the Secondaries the
+ * worker starts up to 8 threads more, one per Secondary, and joins them
+ * before it goes on (secondary_pool.h).
  *
  * What the loop and the worker share is in DaemonStatus, under its mutex.
  */

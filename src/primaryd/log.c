@@ -53,6 +53,14 @@ static const struct {
         [LOG_EVENT_TEMPORARY_FAILURE]   = { "1f3c4200b6a94e18a460b5e8a582f749", "temporary-failure" },
         [LOG_EVENT_REGISTERED]          = { "f713a3fa220443d4aff993eefa38d2a3", "registered" },
         [LOG_EVENT_TIME_UPDATED]        = { "6a38ee5abacc45c0846950d270d2cdba", "time-updated" },
+        [LOG_EVENT_SECONDARY_REPORT]    = { "fd8cb5e947a64455af042bbc09b7be44", "secondary-report" },
+        [LOG_EVENT_SECONDARY_UNREACHABLE] = { "42137ede568d487784bba3c9fda69818", "secondary-unreachable" },
+        [LOG_EVENT_SECONDARY_MISBEHAVING] = { "b6d9438145074371851b864907b78b1b", "secondary-misbehaving" },
+        [LOG_EVENT_SECONDARY_REFUSED]   = { "0514e661b5564485941974d37a365584", "secondary-refused" },
+        [LOG_EVENT_SECONDARY_IMAGE_SENT] = { "7dff624783724973b00dc8c3fd8502e3", "secondary-image-sent" },
+        [LOG_EVENT_SECONDARY_INSTALLED] = { "c4c635c6a4b140d386205b4e1a0c8e6f", "secondary-installed" },
+        [LOG_EVENT_SECONDARY_INSTALL_FAILED] = { "131d4a1c12ae4e99b6356b75c49564fb", "secondary-install-failed" },
+        [LOG_EVENT_SECONDARY_REPORT_WITHHELD] = { "d8cec08ba6a84819b2a47883efd04834", "secondary-report-withheld" },
 };
 
 static const char *const level_words[] = {
@@ -134,12 +142,13 @@ typedef struct Entry {
         struct {
                 const char *key;
                 const char *value;
-        } fields[11];
+        } fields[12];
         size_t n;
         int priority;
         const char *message, *identifier;
         char priority_str[2];
         char error_str[sizeof("4294967295")];
+        char nrc_str[sizeof("0xFF")];
 } Entry;
 
 static void entry_add(Entry *entry, const char *key, const char *value) {
@@ -172,6 +181,10 @@ static void entry_fill(Entry *entry, int priority, LogEvent e, const LogFields *
                 (void) snprintf(entry->error_str, sizeof(entry->error_str), "%u", error_abs(f->error));
                 entry_add(entry, "UPTANE_ERRNO", entry->error_str);
                 entry_add(entry, "ERRNO", entry->error_str);
+        }
+        if (f->uds_nrc != 0) {
+                (void) snprintf(entry->nrc_str, sizeof(entry->nrc_str), "0x%02X", f->uds_nrc & 0xffu);
+                entry_add(entry, "UPTANE_UDS_NRC", entry->nrc_str);
         }
 }
 

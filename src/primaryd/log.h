@@ -9,7 +9,7 @@
  * Every event a user or a monitoring system looks for has its own stable
  * MESSAGE_ID (systemd/uptane.catalog explains each one), and carries the
  * fields that say what it is about: UPTANE_ECU_SERIAL, UPTANE_TARGET,
- * UPTANE_REPO, UPTANE_ATTACK, UPTANE_ERRNO. Never log a secret: no key
+ * UPTANE_REPO, UPTANE_ATTACK, UPTANE_ERRNO, UPTANE_UDS_NRC. Never log a secret: no key
  * material, no provisioning token, no URL user info.
  *
  * Control characters in stderr lines become '?'. For tests, the environment
@@ -36,6 +36,15 @@ typedef enum LogEvent {
         LOG_EVENT_TEMPORARY_FAILURE, /* network or server trouble: retried at the next poll */
         LOG_EVENT_REGISTERED,        /* the Primary registered its ECUs with the Director */
         LOG_EVENT_TIME_UPDATED,      /* a time attestation was verified */
+        /* Secondaries (docs/POUF.md, "Uptane over UDS"), with their UPTANE_ECU_SERIAL: */
+        LOG_EVENT_SECONDARY_REPORT,      /* its signed ECU version report was read and verified */
+        LOG_EVENT_SECONDARY_UNREACHABLE, /* no answer (timeout, connection refused or reset): left out */
+        LOG_EVENT_SECONDARY_MISBEHAVING, /* a malformed or wrong answer (identity, key, signature): left out */
+        LOG_EVENT_SECONDARY_REFUSED,     /* a negative response (UPTANE_UDS_NRC): left out */
+        LOG_EVENT_SECONDARY_IMAGE_SENT,  /* its image was transferred */
+        LOG_EVENT_SECONDARY_INSTALLED,   /* it verified and installed its image */
+        LOG_EVENT_SECONDARY_INSTALL_FAILED, /* it refused its image or failed to install it */
+        LOG_EVENT_SECONDARY_REPORT_WITHHELD, /* its report repeats a nonce already sent: not in the manifest */
         _LOG_EVENT_MAX,
 } LogEvent;
 
@@ -51,6 +60,7 @@ typedef struct LogFields {
         const char *repo;       /* UPTANE_REPO: director, image, director-vs-image */
         const char *attack;     /* UPTANE_ATTACK: rollback, freeze, mix-and-match, ... */
         int error;              /* UPTANE_ERRNO (positive) and ERRNO when non-zero (either sign) */
+        unsigned uds_nrc;       /* UPTANE_UDS_NRC ("0x72"): a Secondary's negative response code, 0: none */
 } LogFields;
 
 /* Decides journal vs stderr once (and again after log_open() is called again). */

@@ -5,11 +5,13 @@
  * The Primary's view of one Secondary ECU (secondary_uds.c implements it over
  * UDS on DoIP and on ISO-TP; docs/POUF.md, "Uptane over UDS", maps each call
  * to UDS services). The
- * update cycle talks only to this interface, on its worker thread: every
- * call may block, is bounded by the transport's timeouts, and fails with a
- * negative errno that stays with this Secondary (-ETIMEDOUT, -ECONNRESET,
- * -EBADMSG for a malformed answer, -EFBIG for one over a limit). A dead,
- * slow or misbehaving Secondary is reported and skipped; the others, and the
+ * update cycle talks only to this interface, from its worker threads (one
+ * per Secondary at a time, secondary_pool.h; a Secondary is not
+ * thread-safe): every call may block, is bounded by the transport's
+ * timeouts, and fails with a negative errno that stays with this Secondary
+ * (-ETIMEDOUT, -ECONNRESET, -EBADMSG for a malformed answer, -EFBIG for one
+ * over a limit, -ECANCELED once *cancel is set). A dead, slow or
+ * misbehaving Secondary is reported and skipped; the others, and the
  * Primary, are still updated.
  *
  * One exchange per cycle (Uptane 2.1 §5.4.2):
@@ -25,6 +27,7 @@
  *   install()         verify and install (the Secondary checks again)
  */
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +71,8 @@ typedef struct SecondaryOps {
         /* Why the last call failed, in words (an NRC's name, what did not
          * match); "" when nothing to add. Valid until the next call. */
         const char *(*last_error)(Secondary *s);
+        /* The negative response code (NRC) that made the last call fail; 0: none. */
+        uint8_t (*last_nrc)(Secondary *s);
         void (*free)(Secondary *s);
 } SecondaryOps;
 
@@ -78,6 +83,14 @@ struct Secondary {
         char *hardware_id;
         UpKey *key;            /* its public key, as registered with the Director */
         SecondaryVerification verification;
+        /* Set by the daemon (its cancel flag, SIGTERM): a call sends no new
+         * request once it is set, and stops waiting out pending answers
+         * (0x78); it then fails with -ECANCELED. NULL: never cancelled. */
+        const atomic_bool *cancel;
+        /* The medium it shares with others: its CAN interface (ISO-TP);
+         * NULL: its own (a DoIP connection). The cycle serves one Secondary
+         * of a bus at a time. */
+        char *bus;
 };
 
 Secondary *secondary_free(Secondary *s);

@@ -33,6 +33,7 @@
 #define PUBLIC_KEY_MAX 16384u  /* a TUF key JSON */
 #define TIME_ATTESTATION_MAX UP_TIME_ATTESTATION_MAX_BYTES
 #define STATUS_TEXT_MAX 400u
+#define CANCEL_POLL_USEC 200000u /* how often a wait looks at the cancel flag */
 
 typedef struct SecondaryUds {
         Secondary base;
@@ -44,17 +45,29 @@ typedef struct SecondaryUds {
         uint16_t target;
         uint8_t *answer;
         size_t answer_len;
-        /* ISO-TP */
+        /* ISO-TP (and a caller's transport): the transport under the cancel checks */
         IsotpLink *link;
+        UdsTransport inner;
 
         bool identified;
         bool programming;          /* in the programming session, as far as we know */
         uint64_t last_request_usec;
+        uint8_t nrc;               /* of the last failure; 0: none */
         char error[512];
 } SecondaryUds;
 
 static SecondaryUds *uds_of(Secondary *s) {
         return (SecondaryUds *) s;
+}
+
+static bool cancelled(const SecondaryUds *u) {
+        return u->base.cancel && atomic_load(u->base.cancel);
+}
+
+/* The start of every op: nothing to say yet. */
+static void begin(SecondaryUds *u) {
+        u->error[0] = '\0';
+        u->nrc = 0;
 }
 
 static int fail(SecondaryUds *u, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -74,7 +87,14 @@ static int request_failed(SecondaryUds *u, int r, const char *what) {
         u->programming = false;
         if (r == -EREMOTEIO) {
                 const char *name = uds_nrc_name(nrc);
+                u->nrc = nrc;
                 return fail(u, r, "%s: negative response 0x%02X%s%s", what, nrc, name ? " " : "", name ?: "");
+        }
+        if (r == -ECANCELED) {
+                /* An answer may still come: not on a connection we use again. */
+                if (u->doip)
+                        doip_client_disconnect(u->doip);
+                return fail(u, r, "%s: cancelled", what);
         }
         u->identified = false;
         return fail(u, r, "%s: %s", what, strerror(-r));
@@ -91,11 +111,25 @@ static unsigned usec_to_ms(uint64_t usec) {
         return ms > UINT32_MAX ? UINT32_MAX : (unsigned) ms;
 }
 
+/* The Secondary whose request this thread waits on: the pending rule has no userdata. */
+static _Thread_local const SecondaryUds *waiting;
+
+/* Once cancelled, a "response pending" ends the wait: the UDS layer's next
+ * recv() then says -ECANCELED, within one P2* at most. */
+static bool pending_unless_cancelled(const uint8_t *req, size_t req_len, const uint8_t *resp, size_t resp_len) {
+        if (waiting && cancelled(waiting))
+                return false;
+        return doip_uds_response_pending(req, req_len, resp, resp_len);
+}
+
 static int doip_send(void *userdata, const uint8_t *data, size_t len) {
         SecondaryUds *u = userdata;
 
         free(u->answer);
         u->answer = NULL;
+        if (cancelled(u))
+                return -ECANCELED;
+        waiting = u;
         return doip_client_request(u->doip, u->target, data, len, usec_to_ms(u->response_timeout_usec), &u->answer,
                                    &u->answer_len);
 }
@@ -105,10 +139,34 @@ static int doip_recv(void *userdata, uint8_t **ret_data, size_t *ret_len, uint64
 
         (void) deadline_usec; /* send() waited already, pending answers included */
         if (!u->answer)
-                return -ETIMEDOUT;
+                return cancelled(u) ? -ECANCELED : -ETIMEDOUT;
         *ret_data = TAKE_PTR(u->answer);
         *ret_len = u->answer_len;
         return 0;
+}
+
+/* --- ISO-TP (or a caller's transport) with cancel checks ------------------------------------------------ */
+
+static int checked_send(void *userdata, const uint8_t *data, size_t len) {
+        SecondaryUds *u = userdata;
+
+        return cancelled(u) ? -ECANCELED : u->inner.send(u->inner.userdata, data, len);
+}
+
+/* Waits in slices of CANCEL_POLL_USEC: whole messages only, so nothing is lost between them. */
+static int checked_recv(void *userdata, uint8_t **ret_data, size_t *ret_len, uint64_t deadline_usec) {
+        SecondaryUds *u = userdata;
+
+        for (;;) {
+                uint64_t now = uds_transport_now_usec(), slice = now + CANCEL_POLL_USEC;
+                int r;
+
+                if (cancelled(u))
+                        return -ECANCELED;
+                r = u->inner.recv(u->inner.userdata, ret_data, ret_len, slice < deadline_usec ? slice : deadline_usec);
+                if (r != -ETIMEDOUT || slice >= deadline_usec)
+                        return r;
+        }
 }
 
 /* --- Requests ----------------------------------------------------------------------------------------- */
@@ -216,7 +274,7 @@ static int enter_programming(SecondaryUds *u, bool force) {
 static int prepare(SecondaryUds *u, bool force_session) {
         int r;
 
-        u->error[0] = '\0';
+        begin(u);
         r = identify(u);
         return r < 0 ? r : enter_programming(u, force_session);
 }
@@ -227,7 +285,7 @@ static int op_get_report(Secondary *s, uint8_t **ret, size_t *ret_len) {
         SecondaryUds *u = uds_of(s);
         int r;
 
-        u->error[0] = '\0';
+        begin(u);
         r = identify(u);
         if (r < 0)
                 return r;
@@ -242,7 +300,7 @@ static int op_get_nonce(Secondary *s, int64_t *ret) {
         size_t len;
         int r;
 
-        u->error[0] = '\0';
+        begin(u);
         r = identify(u);
         if (r < 0)
                 return r;
@@ -291,8 +349,6 @@ static int transfer_file(SecondaryUds *u, const char *path, const UdsSource *src
                 return fail(u, -ENAMETOOLONG, "file name %s is too long for RequestFileTransfer", path);
         r = uds_client_file_transfer(&u->uds, &req, src);
         mark_request(u);
-        if (r == -ECANCELED)
-                return fail(u, r, "sending %s: cancelled", path);
         snprintf(what, sizeof(what), "sending %s (38/36/37)", path);
         return r < 0 ? request_failed(u, r, what) : 0;
 }
@@ -471,6 +527,10 @@ static const char *op_last_error(Secondary *s) {
         return uds_of(s)->error;
 }
 
+static uint8_t op_last_nrc(Secondary *s) {
+        return uds_of(s)->nrc;
+}
+
 static void op_free(Secondary *s) {
         SecondaryUds *u = uds_of(s);
 
@@ -480,23 +540,24 @@ static void op_free(Secondary *s) {
         free(s->name);
         free(s->serial);
         free(s->hardware_id);
+        free(s->bus);
         up_key_unref(s->key);
         free(u);
 }
 
 static const SecondaryOps ops_doip = {
         "doip", op_get_report, op_get_nonce, op_send_time, op_send_metadata, op_send_image, op_install,
-        op_last_error, op_free,
+        op_last_error, op_last_nrc, op_free,
 };
 
 static const SecondaryOps ops_isotp = {
         "isotp", op_get_report, op_get_nonce, op_send_time, op_send_metadata, op_send_image, op_install,
-        op_last_error, op_free,
+        op_last_error, op_last_nrc, op_free,
 };
 
 static const SecondaryOps ops_other = {
         "uds", op_get_report, op_get_nonce, op_send_time, op_send_metadata, op_send_image, op_install,
-        op_last_error, op_free,
+        op_last_error, op_last_nrc, op_free,
 };
 
 Secondary *secondary_free(Secondary *s) {
@@ -553,7 +614,8 @@ int secondary_uds_new(const SecondaryUdsOptions *o, const struct UdsTransport *t
         r = secondary_uds_alloc(o, &ops_other, &u);
         if (r < 0)
                 return r;
-        setup_client(u, t);
+        u->inner = *t;
+        setup_client(u, &(UdsTransport) { checked_send, checked_recv, u });
         *ret = &u->base;
         return 0;
 }
@@ -576,6 +638,7 @@ int secondary_uds_new_doip(const SecondaryUdsOptions *o, const char *address, ui
         dopt.response_timeout_ms = usec_to_ms(u->response_timeout_usec);
         dopt.pending_timeout_ms = usec_to_ms(u->pending_timeout_usec);
         dopt.max_pending_ms = usec_to_ms(u->max_pending_usec);
+        dopt.is_pending = pending_unless_cancelled;
         r = doip_client_new(&dopt, &u->doip);
         if (r < 0) {
                 op_free(&u->base);
@@ -609,13 +672,14 @@ int secondary_uds_new_isotp(const SecondaryUdsOptions *o, const SecondaryIsotpOp
         r = secondary_uds_alloc(o, &ops_isotp, &u);
         if (r < 0)
                 return r;
-        r = isotp_link_open(io->interface, &iopt, &u->link);
+        u->base.bus = strdup(io->interface);
+        r = u->base.bus ? isotp_link_open(io->interface, &iopt, &u->link) : -ENOMEM;
         if (r < 0) {
                 op_free(&u->base);
                 return r;
         }
-        setup_client(u, &(UdsTransport) { 0 });
-        u->uds.transport = isotp_link_transport(u->link);
+        u->inner = isotp_link_transport(u->link);
+        setup_client(u, &(UdsTransport) { checked_send, checked_recv, u });
         u->uds.max_request = ISOTP_PDU_MAX;
         *ret = &u->base;
         return 0;

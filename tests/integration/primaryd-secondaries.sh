@@ -15,10 +15,15 @@
 #
 #   1. the first --once registers the Primary and the three ECUs; the full and
 #      partial Secondaries' signed reports reach the Director in the manifest;
-#      the dead one is logged with its serial and stops nothing;
+#      the dead one is logged with its serial (secondary-unreachable) and
+#      stops nothing (the Secondaries are served concurrently: secondary_pool.c);
 #   2. one update for the Primary and both Secondaries in one --once: each
 #      Secondary's new active slot holds its image, the previous slot is kept,
 #      the Director records "installed" for each;
+#      then, with the time server down, the Secondaries keep their nonces (no
+#      attestation): their reports stay out of the manifest, which the
+#      Director accepts (a reused nonce would be a 409 for all of it);
+#      with the time server back, they are reported again;
 #   3. a compromised Primary, played with tests/tools/uds-tester against the
 #      full Secondary: the genuine, trusted metadata with a wrong image of the
 #      right length (refused at install, nothing installed), replayed metadata
@@ -407,9 +412,14 @@ for serial, f in (("ecu-full", sys.argv[2]), ("ecu-partial", sys.argv[3])):
     (k,) = db.execute("SELECT public_key FROM ecus WHERE serial = ?", (serial,)).fetchone()
     assert json.loads(k)["keyval"] == json.load(open(f))["keyval"], serial' \
         "$db" "$work/full.pub.json" "$work/partial.pub.json"
-check "first --once: the dead Secondary is logged with its serial" has "$log" temporary-failure UPTANE_ECU_SERIAL ecu-dead
+check "first --once: the dead Secondary is logged with its serial (secondary-unreachable)" \
+        has "$log" secondary-unreachable UPTANE_ECU_SERIAL ecu-dead
 check "first --once: nothing logged against the live Secondaries" sh -c \
-        "! grep -e '\"UPTANE_ECU_SERIAL\":\"ecu-full\"' -e '\"UPTANE_ECU_SERIAL\":\"ecu-partial\"' '$log' | grep -q -e temporary-failure -e attack-detected"
+        "! grep -e '\"UPTANE_ECU_SERIAL\":\"ecu-full\"' -e '\"UPTANE_ECU_SERIAL\":\"ecu-partial\"' '$log' |
+           grep -q -e temporary-failure -e attack-detected -e secondary-unreachable -e secondary-misbehaving -e secondary-refused"
+check "first --once: a secondary-report event for ecu-full and ecu-partial" sh -c \
+        "grep -F '\"UPTANE_EVENT\":\"secondary-report\"' '$log' | grep -F '\"UPTANE_ECU_SERIAL\":\"ecu-full\"' >/dev/null &&
+         grep -F '\"UPTANE_EVENT\":\"secondary-report\"' '$log' | grep -qF '\"UPTANE_ECU_SERIAL\":\"ecu-partial\"'"
 check "first --once: the vehicle manifest has the signed reports of pri, ecu-full, ecu-partial (not ecu-dead)" python3 -c '
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -434,10 +444,13 @@ slot_is "update: ecu-full's active slot holds full-1.bin" full "$work/full-1.bin
 slot_is "update: ecu-partial's active slot holds part-1.bin" partial "$work/part-1.bin"
 check "update: ecu-full's previous slot (slot-a) kept its factory image" same "$(inactive full)" "$work/factory-full"
 check "update: ecu-partial's previous slot (slot-a) kept its factory image" same "$(inactive partial)" "$work/factory-partial"
-check "update: installed events for ecu-full and ecu-partial" sh -c \
-        "grep -F '\"UPTANE_EVENT\":\"installed\"' '$log' | grep -F '\"UPTANE_ECU_SERIAL\":\"ecu-full\"' >/dev/null &&
-         grep -F '\"UPTANE_EVENT\":\"installed\"' '$log' | grep -qF '\"UPTANE_ECU_SERIAL\":\"ecu-partial\"'"
-check "update: the dead Secondary logged again with its serial" has "$log" temporary-failure UPTANE_ECU_SERIAL ecu-dead
+check "update: secondary-installed events for ecu-full and ecu-partial" sh -c \
+        "grep -F '\"UPTANE_EVENT\":\"secondary-installed\"' '$log' | grep -F '\"UPTANE_ECU_SERIAL\":\"ecu-full\"' >/dev/null &&
+         grep -F '\"UPTANE_EVENT\":\"secondary-installed\"' '$log' | grep -qF '\"UPTANE_ECU_SERIAL\":\"ecu-partial\"'"
+check "update: secondary-image-sent events for ecu-full and ecu-partial" sh -c \
+        "grep -F '\"UPTANE_EVENT\":\"secondary-image-sent\"' '$log' | grep -F '\"UPTANE_ECU_SERIAL\":\"ecu-full\"' >/dev/null &&
+         grep -F '\"UPTANE_EVENT\":\"secondary-image-sent\"' '$log' | grep -qF '\"UPTANE_ECU_SERIAL\":\"ecu-partial\"'"
+check "update: the dead Secondary logged again with its serial" has "$log" secondary-unreachable UPTANE_ECU_SERIAL ecu-dead
 cp -r "$state/metadata/director" "$work/old-director" # for the replay below
 cp -r "$state/metadata/image" "$work/old-image"
 pd after-update
@@ -448,6 +461,34 @@ check "after the update: the Director recorded installed for pri, ecu-full, ecu-
         "$(result_of pri pri-1.bin) $(result_of ecu-full full-1.bin) $(result_of ecu-partial part-1.bin)" = \
         "installed installed installed"
 check "after the update: nothing more to install (no update-available)" sh -c "! grep -q '\"UPTANE_EVENT\":\"update-available\"' '$log'"
+
+# The time server down: the Secondaries take no attestation and keep their
+# nonces, which the last manifest carried. Their reports stay out (the
+# Director would refuse the whole manifest: 409, nonce reused).
+# manifest_serials: the ECUs whose reports the Director's last manifest has
+manifest_serials() {
+        python3 -c '
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+(body,) = db.execute("SELECT body FROM manifests WHERE vin = ? ORDER BY id DESC LIMIT 1", (sys.argv[2],)).fetchone()
+print(" ".join(sorted(json.loads(body)["signed"]["ecu_version_manifests"])))' "$db" "$vin"
+}
+conf_with_ts=$conf
+conf=$work/uptane-no-timeserver.conf
+sed "s|^url = $base/timeserver\$|url = $base/no-such-timeserver|" "$conf_with_ts" >"$conf"
+pd no-timeserver
+conf=$conf_with_ts
+check_rc "time server down: --once exits 75 (the dead one)" 75
+check "time server down: the reports of ecu-full and ecu-partial withheld (their nonces were sent already)" sh -c \
+        "grep -F '\"UPTANE_EVENT\":\"secondary-report-withheld\"' '$log' | grep -F '\"UPTANE_ECU_SERIAL\":\"ecu-full\"' >/dev/null &&
+         grep -F '\"UPTANE_EVENT\":\"secondary-report-withheld\"' '$log' | grep -qF '\"UPTANE_ECU_SERIAL\":\"ecu-partial\"'"
+check "time server down: the Director accepted the manifest (no 409)" has "$log" manifest-sent
+check "time server down: the manifest has the Primary's report only" test "$(manifest_serials)" = "pri"
+pd timeserver-back
+check_rc "time server back: --once exits 75 (the dead one)" 75
+check "time server back: the manifest has the Secondaries' reports again" test "$(manifest_serials)" = \
+        "ecu-full ecu-partial pri"
+check "time server back: nothing withheld" sh -c "! grep -q secondary-report-withheld '$log'"
 
 # --- 3. A compromised Primary against the full Secondary ------------------------------------------
 
@@ -460,7 +501,7 @@ stop_sec full
 assign ecu-full full-2.bin
 pd full-down
 check "full down: --once exits 75 (ecu-full logged as unreachable)" test "$rc" = 75
-check "full down: ecu-full logged with its serial" has "$log" temporary-failure UPTANE_ECU_SERIAL ecu-full
+check "full down: ecu-full logged with its serial" has "$log" secondary-unreachable UPTANE_ECU_SERIAL ecu-full
 start_sec full || die "uptane-secondaryd full does not start again"
 if [ "$PS_CAPTURE" = 1 ]; then
         start_capture "$capb" "tcp port $port_full or tcp port $port_partial" || fail "tshark starts again"
@@ -671,7 +712,7 @@ for line in open(sys.argv[1]):
         continue
     if e.get("UPTANE_EVENT") == "update-available":
         start = float(t)
-    elif e.get("UPTANE_EVENT") == "installed" and start:
+    elif e.get("UPTANE_EVENT") == "secondary-installed" and start:
         end = float(t)
 print("%.3f" % (end - start) if start and end else "?")' "$log")
 syns='?' wire='?' blocks='?' blen='?'

@@ -23,7 +23,7 @@
 static const char *const field_names[] = {
         "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "MESSAGE_ID", "UPTANE_EVENT",
         "UPTANE_ECU_SERIAL", "UPTANE_TARGET", "UPTANE_REPO", "UPTANE_ATTACK",
-        "UPTANE_ERRNO", "ERRNO",
+        "UPTANE_ERRNO", "ERRNO", "UPTANE_UDS_NRC",
 };
 
 /* ---- stderr capture: fd 2 goes to a temporary file during each test ---- */
@@ -454,6 +454,7 @@ START_TEST(test_json_all_fields) {
                 .repo = "director",
                 .attack = "roll\xff" "back \xe2\x9c\x93",
                 .error = -EIO,
+                .uds_nrc = 0x72,
         };
         JsonObject o = {};
         char *got, *nl;
@@ -479,8 +480,27 @@ START_TEST(test_json_all_fields) {
         ck_assert_str_eq(json_object_get(&o, "UPTANE_ATTACK"), "roll\xef\xbf\xbd" "back \xe2\x9c\x93");
         ck_assert_str_eq(json_object_get(&o, "UPTANE_ERRNO"), "5");
         ck_assert_str_eq(json_object_get(&o, "ERRNO"), "5");
+        ck_assert_str_eq(json_object_get(&o, "UPTANE_UDS_NRC"), "0x72");
         json_object_done(&o);
         free(got);
+}
+END_TEST
+
+/* The Secondaries' events: their own ids, a name each starting "secondary-". */
+START_TEST(test_secondary_events) {
+        static const LogEvent secondary[] = {
+                LOG_EVENT_SECONDARY_REPORT, LOG_EVENT_SECONDARY_UNREACHABLE, LOG_EVENT_SECONDARY_MISBEHAVING,
+                LOG_EVENT_SECONDARY_REFUSED, LOG_EVENT_SECONDARY_IMAGE_SENT, LOG_EVENT_SECONDARY_INSTALLED,
+                LOG_EVENT_SECONDARY_INSTALL_FAILED, LOG_EVENT_SECONDARY_REPORT_WITHHELD,
+        };
+
+        for (size_t i = 0; i < sizeof(secondary) / sizeof(secondary[0]); i++) {
+                ck_assert_ptr_nonnull(log_event_message_id(secondary[i]));
+                ck_assert_msg(strncmp(log_event_name(secondary[i]), "secondary-", 10) == 0, "%s",
+                              log_event_name(secondary[i]));
+        }
+        ck_assert_str_eq(log_event_name(LOG_EVENT_SECONDARY_REFUSED), "secondary-refused");
+        ck_assert_str_eq(log_event_message_id(LOG_EVENT_SECONDARY_INSTALLED), "c4c635c6a4b140d386205b4e1a0c8e6f");
 }
 END_TEST
 
@@ -645,6 +665,7 @@ static Suite *log_suite(void) {
 
         tcase_add_test(ids, test_ids_and_names);
         tcase_add_test(ids, test_catalog_matches_ids);
+        tcase_add_test(ids, test_secondary_events);
         suite_add_tcase(s, ids);
 
         tcase_add_checked_fixture(out, setup, teardown);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* secondary_uds.c against a fake UDS server over an in-memory UdsTransport:
  * every op of secondary.h with the mapping's services (docs/POUF.md,
- * "Uptane over UDS"), negative responses, response pending, a timeout. */
+ * "Uptane over UDS"), negative responses, response pending, a timeout, a
+ * cancel; secondary_pool.c's bound on threads. */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "uptane/json.h"
 #include "uptane/key.h"
 #include "secondary.h"
+#include "secondary_pool.h"
 #include "uds.h"
 #include "uds_transport.h"
 #include "uptane_uds.h"
@@ -488,6 +491,7 @@ START_TEST(test_negative_response) {
         fake.nrc = UDS_NRC_CONDITIONS_NOT_CORRECT;
         ck_assert_int_eq(sec->ops->get_report(sec, &report, &len), -EREMOTEIO);
         ck_assert_msg(strstr(sec->ops->last_error(sec), "0x22"), "%s", sec->ops->last_error(sec));
+        ck_assert_uint_eq(sec->ops->last_nrc(sec), UDS_NRC_CONDITIONS_NOT_CORRECT);
         fake.nrc_sid = UDS_SID_ROUTINE_CONTROL;
         fake.nrc = UDS_NRC_REQUEST_SEQUENCE_ERROR;
         ck_assert_int_eq(sec->ops->install(sec, &o), -EREMOTEIO);
@@ -497,6 +501,11 @@ START_TEST(test_negative_response) {
         fake.nrc_sid = UDS_SID_TRANSFER_DATA;
         fake.nrc = UDS_NRC_WRONG_BLOCK_SEQUENCE_COUNTER;
         ck_assert_int_eq(sec->ops->send_metadata(sec, files, 1), -EREMOTEIO);
+        ck_assert_uint_eq(sec->ops->last_nrc(sec), UDS_NRC_WRONG_BLOCK_SEQUENCE_COUNTER);
+        fake.nrc_sid = 0;
+        ck_assert_int_eq(sec->ops->get_report(sec, &report, &len), 0);
+        ck_assert_uint_eq(sec->ops->last_nrc(sec), 0);
+        free(report);
 }
 END_TEST
 
@@ -517,6 +526,86 @@ START_TEST(test_timeout) {
 }
 END_TEST
 
+static atomic_bool cancel_flag;
+
+static void *cancel_later(void *p) {
+        (void) p;
+        usleep(100000);
+        atomic_store(&cancel_flag, true);
+        return NULL;
+}
+
+/* A cancel sends no new request, and ends a wait long before its timeout. */
+START_TEST(test_cancel) {
+        SecondaryUdsOptions o = {
+                .serial = "brakes-1",
+                .hardware_id = "acme-brakes",
+                .key = public_key,
+                .response_timeout_usec = 10000000, /* 10 s: a silent Secondary */
+        };
+        Secondary *slow = NULL;
+        uint8_t *report = NULL;
+        size_t len;
+        pthread_t t;
+        uint64_t start;
+
+        ck_assert_int_eq(secondary_uds_new(&o, &transport, &slow), 0);
+        atomic_store(&cancel_flag, true);
+        slow->cancel = &cancel_flag;
+        ck_assert_int_eq(slow->ops->get_report(slow, &report, &len), -ECANCELED);
+        ck_assert_uint_eq(fake.requests, 0);
+        atomic_store(&cancel_flag, false);
+        fake.silent = true;
+        ck_assert_int_eq(pthread_create(&t, NULL, cancel_later, NULL), 0);
+        start = uds_transport_now_usec();
+        ck_assert_int_eq(slow->ops->get_report(slow, &report, &len), -ECANCELED);
+        /* a 200 ms slice after the cancel at 100 ms; 10 s without it */
+        ck_assert_uint_lt(uds_transport_now_usec() - start, 5000000);
+        ck_assert_int_eq(pthread_join(t, NULL), 0);
+        secondary_free(slow);
+}
+END_TEST
+
+typedef struct PoolItem {
+        unsigned id;
+        bool done;
+} PoolItem;
+
+static atomic_uint pool_running, pool_peak;
+
+static void pool_item(void *item, void *userdata) {
+        PoolItem *it = item;
+        unsigned now = atomic_fetch_add(&pool_running, 1) + 1, peak = atomic_load(&pool_peak);
+
+        (void) userdata;
+        while (now > peak && !atomic_compare_exchange_weak(&pool_peak, &peak, now))
+                ;
+        usleep(50000);
+        it->done = true;
+        atomic_fetch_sub(&pool_running, 1);
+}
+
+/* Every item once, at most max_threads at once (the caller's thread is one), several at once. */
+START_TEST(test_pool) {
+        PoolItem items[20] = {};
+        atomic_bool stop = false;
+
+        atomic_store(&pool_running, 0);
+        atomic_store(&pool_peak, 0);
+        ck_assert_uint_eq(secondary_pool_run(items, 20, sizeof(PoolItem), 4, pool_item, NULL, &stop), 20);
+        for (size_t i = 0; i < 20; i++)
+                ck_assert(items[i].done);
+        ck_assert_uint_le(atomic_load(&pool_peak), 4);
+        ck_assert_uint_ge(atomic_load(&pool_peak), 2);
+        /* cancelled: no item starts */
+        atomic_store(&stop, true);
+        ck_assert_uint_eq(secondary_pool_run(items, 20, sizeof(PoolItem), 4, pool_item, NULL, &stop), 0);
+        /* one item: on the caller's thread */
+        atomic_store(&stop, false);
+        ck_assert_uint_eq(secondary_pool_run(items, 1, sizeof(PoolItem), 0, pool_item, NULL, NULL), 1);
+}
+END_TEST
+
 static Suite *secondary_suite(void) {
         Suite *s = suite_create("primaryd_secondary");
         TCase *tc = tcase_create("uds");
@@ -532,6 +621,8 @@ static Suite *secondary_suite(void) {
         tcase_add_test(tc, test_install_rejected);
         tcase_add_test(tc, test_negative_response);
         tcase_add_test(tc, test_timeout);
+        tcase_add_test(tc, test_cancel);
+        tcase_add_test(tc, test_pool);
         suite_add_tcase(s, tc);
         return s;
 }

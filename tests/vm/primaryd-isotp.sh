@@ -265,7 +265,7 @@ slot_is "update: ecu-fd's active slot holds fd-1.bin (200 KiB)" fd "$work/fd-1.b
 check "update: ecu-classic's previous slot kept its factory image" same "$work/sec-classic/slot-a" "$work/factory-classic"
 check "update: ecu-fd's previous slot kept its factory image" same "$work/sec-fd/slot-a" "$work/factory-fd"
 check "update: installed events for ecu-classic and ecu-fd" sh -c \
-        "grep -F '\"UPTANE_EVENT\":\"installed\"' '$log' | grep -qF ecu-classic && grep -F '\"UPTANE_EVENT\":\"installed\"' '$log' | grep -qF ecu-fd"
+        "grep -F '\"UPTANE_EVENT\":\"secondary-installed\"' '$log' | grep -qF ecu-classic && grep -F '\"UPTANE_EVENT\":\"secondary-installed\"' '$log' | grep -qF ecu-fd"
 
 # 3. the reports
 pd after
