@@ -94,7 +94,7 @@ void install_outcome_set(InstallOutcome *o, bool success, const char *code, cons
 
 /* Fault injection for the kill -9 tests: UPTANE_TEST_CRASH_POINT=NAME makes
  * the daemon kill itself with SIGKILL at the point called NAME, as a power
- * cut would (docs/uptane-primaryd.md lists the points). */
+ * cut would (docs/man/uptane-primaryd.8.scd lists the points). */
 void test_crash_point(const char *name);
 
 /* pm_file.c */
