@@ -82,6 +82,19 @@ while read -r k v; do
         case $k in pass) checks_passed=$((checks_passed + v));; fail) checks_failed=$((checks_failed + v));; esac
 done < <(sed -n 's/^# \(pass\|fail\) \([0-9]*\)$/\1 \2/p' "$log/interop.log")
 
+step "system test on Debian 12 with systemd (QEMU)"
+# Builds the debs, boots them in a Debian 12 guest and checks them there
+# (tests/system/README.md); the last line "system: N passed, M failed" is counted.
+bash tests/system/run.sh >"$log/system.log" 2>&1
+system_rc=$?
+grep -E '^(ok|not ok) - |^# ' "$log/system.log"
+sed -n '/^== timings$/,$p' "$log/system.log"   # the time of each step, then "system: ..."
+if [ $system_rc -ne 0 ]; then
+        grep -q '^system: [0-9]* passed' "$log/system.log" || tail -40 "$log/system.log"
+        failed_steps+=("system test")
+fi
+count_checks "$log/system.log"
+
 step "summary"
 if [ ${#failed_steps[@]} -gt 0 ]; then
         echo "failed: ${failed_steps[*]}"
