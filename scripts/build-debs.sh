@@ -123,8 +123,13 @@ control_has uptane-primaryd conffiles '^/etc/uptane.conf$' "/etc/uptane.conf is 
 control_has uptane-secondaryd conffiles '^/etc/uptane-secondary.conf$' "/etc/uptane-secondary.conf is a conffile"
 control_has uptane-primaryd postinst 'systemd-sysusers.*uptane-primaryd.conf' "postinst creates the user"
 control_has uptane-server postinst 'systemd-sysusers.*uptane-server.conf' "postinst creates the user"
+control_has uptane-primaryd postinst "deb-systemd-helper enable 'uptane-primaryd.service'" \
+        "postinst enables uptane-primaryd.service"
+# Test and back-office tools: enabled again on upgrade only if the user had (debian-installed).
+for pkg in uptane-secondaryd uptane-server; do
+        control_has "$pkg" postinst "debian-installed '$pkg.service'" "postinst leaves $pkg.service disabled unless the user enabled it"
+done
 for pkg in uptane-primaryd uptane-secondaryd uptane-server; do
-        control_has "$pkg" postinst "deb-systemd-helper enable '$pkg.service'" "postinst enables $pkg.service"
         control_has "$pkg" prerm "deb-systemd-invoke stop '$pkg.service'" "prerm stops $pkg.service on removal"
         control_has "$pkg" postrm 'rm -rf /var/lib/uptane' "postrm purges the state"
 done
