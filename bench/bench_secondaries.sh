@@ -72,10 +72,6 @@ setup >"$work/setup.log" 2>&1 || { tail -5 "$work/setup.log" >&2; die "cannot ma
 start_uptane_server "$img" "$dir" "$work/inv.sqlite" --timeserver-key "$work/ts.key" ||
         die "uptane-server did not start"
 
-free_port() {
-        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # --- The Secondaries --------------------------------------------------------------
 
 declare -A port laddr
@@ -84,34 +80,8 @@ for s in $secs; do
         port[$s]=$(free_port)
         laddr[$s]=$(printf '0x01%02X' "$n")
         n=$((n + 1))
-        mkdir -p "$work/sec-$s"
+        write_secondary_conf "$s" "ecu-$s" "hw-$s" full "${port[$s]}" "${laddr[$s]}"
         printf 'factory image of %s\n' "$s" >"$work/sec-$s/slot-a"
-        cat >"$work/sec-$s.conf" <<EOF
-[ecu]
-serial = ecu-$s
-hardware-id = hw-$s
-vin = $vin
-verification = full
-
-[director]
-root = $dir/metadata/root.json
-
-[image-repository]
-root = $img/metadata/root.json
-
-[time-server]
-public-key = $work/ts.key.pub.json
-
-[doip]
-listen-address = 127.0.0.1
-port = ${port[$s]}
-logical-address = ${laddr[$s]}
-
-[storage]
-state-directory = $work/sec-$s
-slot-a = $work/sec-$s/slot-a
-slot-b = $work/sec-$s/slot-b
-EOF
         UPTANE_LOG_TARGET=stderr "$secd" --config "$work/sec-$s.conf" 2>>"$work/sec-$s.log" &
         add_pid "$!"
 done

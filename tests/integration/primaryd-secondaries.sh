@@ -136,10 +136,6 @@ same() { cmp -s "$1" "$2"; }
 # hexof FILE / hexstr STRING: upper-case hex, no spaces
 hexof() { od -An -v -tx1 "$1" | tr -d ' \n' | tr a-f A-F; }
 hexstr() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F; }
-free_port() {
-        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 vin=VIN-SECONDARIES-1
 img=$work/img
 dir=$work/dir
@@ -191,36 +187,9 @@ laddr_full=0x0101 laddr_partial=0x0102 laddr_dead=0x0103
 
 # sec_conf NAME SERIAL HW VERIFICATION PORT LOGICAL-ADDRESS
 sec_conf() {
-        _s=$work/sec-$1
-        mkdir -p "$_s"
+        write_secondary_conf "$@"
         # the factory image in slot-a
-        [ -e "$_s/slot-a" ] || printf 'factory image of %s\n' "$2" >"$_s/slot-a"
-        cat >"$work/sec-$1.conf" <<EOF
-[ecu]
-serial = $2
-hardware-id = $3
-vin = $vin
-verification = $4
-
-[director]
-root = $dir/metadata/root.json
-
-[image-repository]
-root = $img/metadata/root.json
-
-[time-server]
-public-key = $work/ts.key.pub.json
-
-[doip]
-listen-address = 127.0.0.1
-port = $5
-logical-address = $6
-
-[storage]
-state-directory = $_s
-slot-a = $_s/slot-a
-slot-b = $_s/slot-b
-EOF
+        [ -e "$work/sec-$1/slot-a" ] || printf 'factory image of %s\n' "$2" >"$work/sec-$1/slot-a"
 }
 sec_conf full ecu-full hw-full full "$port_full" "$laddr_full"
 sec_conf partial ecu-partial hw-part partial "$port_partial" "$laddr_partial"

@@ -80,6 +80,7 @@
 #                       (registered), port and base=http://127.0.0.1:PORT.
 #                       Returns 1, printing nothing, when the server does not
 #                       start. Reads server.
+#   free_port           prints a TCP port free on 127.0.0.1 now (python3).
 #   start_http_server DIR
 #                       python3 -m http.server serving DIR on 127.0.0.1, a
 #                       free port; log in $work/http.log. Waits (10 s) until it
@@ -104,6 +105,17 @@
 #                       state-directory $state, cache-directory $cache,
 #                       file-target-path $target, bus = none; then each LINE.
 #                       Reads vin base dir img state cache target work.
+#   write_secondary_conf NAME SERIAL HW VERIFICATION PORT LOGICAL-ADDRESS [LINE...]
+#                       makes $work/sec-NAME and writes an uptane-secondaryd's
+#                       $work/sec-NAME.conf: ECU serial SERIAL, hardware ID HW,
+#                       VIN $vin, verification = VERIFICATION; the roots
+#                       $dir/metadata/root.json (Director) and
+#                       $img/metadata/root.json (Image repository), the time
+#                       server's key $work/ts.key.pub.json; DoIP on 127.0.0.1
+#                       port PORT, logical address LOGICAL-ADDRESS; then each
+#                       LINE; last [storage]: state-directory $work/sec-NAME,
+#                       slot-a and slot-b in it (the slots are the caller's).
+#                       Reads vin dir img work.
 
 test_init() {
         test_name=$1
@@ -298,9 +310,12 @@ _ut_http_answers() {
         python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$http_port/', timeout=2)"
 }
 
+free_port() {
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
 start_http_server() {
-        http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()') ||
-                return 1
+        http_port=$(free_port) || return 1
         python3 -m http.server --bind 127.0.0.1 --directory "$1" "$http_port" >"$work/http.log" 2>&1 &
         http_pid=$!
         add_pid "$http_pid"
@@ -370,4 +385,41 @@ EOF
         for _ut_line in "$@"; do
                 printf '%s\n' "$_ut_line" >>"$_ut_file"
         done
+}
+
+write_secondary_conf() {
+        _ut_s=$work/sec-$1
+        mkdir -p "$_ut_s"
+        cat >"$_ut_s.conf" <<EOF
+[ecu]
+serial = $2
+hardware-id = $3
+vin = $vin
+verification = $4
+
+[director]
+root = $dir/metadata/root.json
+
+[image-repository]
+root = $img/metadata/root.json
+
+[time-server]
+public-key = $work/ts.key.pub.json
+
+[doip]
+listen-address = 127.0.0.1
+port = $5
+logical-address = $6
+EOF
+        shift 6
+        for _ut_line in "$@"; do
+                printf '%s\n' "$_ut_line" >>"$_ut_s.conf"
+        done
+        cat >>"$_ut_s.conf" <<EOF
+
+[storage]
+state-directory = $_ut_s
+slot-a = $_ut_s/slot-a
+slot-b = $_ut_s/slot-b
+EOF
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "testfiles.h"
 
 static const char minimal[] =
         "[vehicle]\n"
@@ -27,38 +28,26 @@ static const char minimal[] =
         "[package-manager]\n"
         "file-target-path = /var/lib/uptane/image\n";
 
-static char dir[] = "/tmp/test-primaryd-config.XXXXXX";
+static char *dir;
 static PrimaryConfig cfg;
 static char *msg;
 
 static void setup(void) {
-        strcpy(dir, "/tmp/test-primaryd-config.XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(dir));
+        dir = testfiles_mkdtemp("test-primaryd-config");
         ck_assert_int_eq(primary_config_init(&cfg), 0);
         msg = NULL;
 }
 
 static void teardown(void) {
-        char *cmd;
-
         primary_config_done(&cfg);
         free(msg);
-        ck_assert_int_ge(asprintf(&cmd, "rm -rf '%s'", dir), 0);
-        ck_assert_int_eq(system(cmd), 0);
-        free(cmd);
+        testfiles_remove(dir);
+        free(dir);
 }
 
 /* dir/name, made with the text; returns the path (free it). */
 static char *write_file(const char *name, const char *text) {
-        char *path;
-        FILE *f;
-
-        ck_assert_int_ge(asprintf(&path, "%s/%s", dir, name), 0);
-        f = fopen(path, "we");
-        ck_assert_ptr_nonnull(f);
-        ck_assert_int_eq(fputs(text, f) >= 0, 1);
-        ck_assert_int_eq(fclose(f), 0);
-        return path;
+        return testfiles_write(dir, name, text);
 }
 
 static void make_dir(const char *name) {
@@ -110,17 +99,6 @@ static void assert_message(const char *fmt, ...) {
         ck_assert_ptr_nonnull(msg);
         ck_assert_msg(strstr(msg, expected), "message '%s' lacks '%s'", msg, expected);
         free(expected);
-}
-
-static char *print_to_string(int (*print)(FILE *f)) {
-        char *s = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&s, &size);
-
-        ck_assert_ptr_nonnull(f);
-        ck_assert_int_eq(print(f), 0);
-        ck_assert_int_eq(fclose(f), 0);
-        return s;
 }
 
 static char *print_effective(const PrimaryConfig *c) {
@@ -497,26 +475,9 @@ START_TEST(test_check_config_output) {
 }
 END_TEST
 
-/* A file of the source tree, or NULL when the tree is not at hand. */
-static char *read_source_file(const char *name) {
-        const char *root = getenv("UPTANE_SOURCE_DIR");
-        char *path, *s = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        if (!root)
-                return NULL;
-        ck_assert_int_ge(asprintf(&path, "%s/%s", root, name), 0);
-        f = fopen(path, "re");
-        ck_assert_msg(f != NULL, "cannot open %s", path);
-        ck_assert_int_ge(getdelim(&s, &size, '\0', f), 0);
-        fclose(f);
-        free(path);
-        return s;
-}
-
 START_TEST(test_shipped_conf_matches) {
-        char *shipped = read_source_file("conf/uptane.conf"), *printed = print_to_string(primary_config_print_default);
+        char *shipped = testfiles_read_source("conf/uptane.conf"),
+             *printed = testfiles_print(primary_config_print_default);
 
         if (shipped)
                 ck_assert_msg(strcmp(shipped, printed) == 0,
@@ -527,8 +488,8 @@ START_TEST(test_shipped_conf_matches) {
 END_TEST
 
 START_TEST(test_reference_matches) {
-        char *shipped = read_source_file("docs/uptane.conf.md"),
-             *printed = print_to_string(primary_config_print_reference);
+        char *shipped = testfiles_read_source("docs/uptane.conf.md"),
+             *printed = testfiles_print(primary_config_print_reference);
 
         if (shipped)
                 ck_assert_msg(strcmp(shipped, printed) == 0,
@@ -540,8 +501,8 @@ START_TEST(test_reference_matches) {
 END_TEST
 
 START_TEST(test_default_config_documents_every_key) {
-        char *printed = print_to_string(primary_config_print_default),
-             *reference = print_to_string(primary_config_print_reference);
+        char *printed = testfiles_print(primary_config_print_default),
+             *reference = testfiles_print(primary_config_print_reference);
 
         for (size_t i = 0; i < primary_config_n_keys(); i++) {
                 const char *section, *key;
@@ -585,7 +546,7 @@ static char *uncomment_defaults(const char *s) {
 /* The default file with every key that has a default uncommented: reads
  * without error and changes nothing. */
 START_TEST(test_default_config_uncommented) {
-        char *printed = print_to_string(primary_config_print_default), *text, *before, *after, *path;
+        char *printed = testfiles_print(primary_config_print_default), *text, *before, *after, *path;
 
         text = uncomment_defaults(printed);
         ck_assert_ptr_nonnull(strstr(text, "\npoll-interval = 10m\n"));

@@ -113,43 +113,10 @@ echo "guest up $(uptime_s) s: server on $base"
 # --- the Secondaries ---------------------------------------------------------------------------
 # sec_conf NAME SERIAL HW VERIFICATION DOIP-PORT LOGICAL-ADDRESS RX-ID TX-ID ISOTP-LINES
 sec_conf() {
-        _s=$work/sec-$1
-        mkdir -p "$_s"
-        printf 'factory image of %s\n' "$2" >"$_s/slot-a"
-        cp "$_s/slot-a" "$work/factory-$1"
-        cat >"$work/sec-$1.conf" <<EOF
-[ecu]
-serial = $2
-hardware-id = $3
-vin = $vin
-verification = $4
-
-[director]
-root = $dir/metadata/root.json
-
-[image-repository]
-root = $img/metadata/root.json
-
-[time-server]
-public-key = $work/ts.key.pub.json
-
-[doip]
-listen-address = 127.0.0.1
-port = $5
-logical-address = $6
-
-[isotp]
-enabled = yes
-interface = vcan0
-rx-id = $7
-tx-id = $8
-$9
-
-[storage]
-state-directory = $_s
-slot-a = $_s/slot-a
-slot-b = $_s/slot-b
-EOF
+        write_secondary_conf "$1" "$2" "$3" "$4" "$5" "$6" "" "[isotp]" "enabled = yes" "interface = vcan0" \
+                "rx-id = $7" "tx-id = $8" "$9"
+        printf 'factory image of %s\n' "$2" >"$work/sec-$1/slot-a"
+        cp "$work/sec-$1/slot-a" "$work/factory-$1"
 }
 sec_conf classic ecu-classic hw-classic full 13501 0x0101 0x7E0 0x7E8 "padding = 0xCC
 block-size = 8"
