@@ -31,11 +31,14 @@ int uds_client_send(UdsClient *c, const uint8_t *req, size_t len) {
         return c->transport.send(c->transport.userdata, req, len);
 }
 
-/* Waits for the final answer to a request for sid. */
-static int wait_final(UdsClient *c, uint8_t sid, uint8_t **ret_rsp, size_t *ret_len) {
+/* Waits for the final answer to a request for sid. *ret_pending (may be
+ * NULL): whether a responsePending came, also on failure. */
+static int wait_final(UdsClient *c, uint8_t sid, uint8_t **ret_rsp, size_t *ret_len, bool *ret_pending) {
         uint64_t deadline = uds_transport_now_usec() + c->p2_usec;
         unsigned pending = 0;
 
+        if (ret_pending)
+                *ret_pending = false;
         for (;;) {
                 _cleanup_(uds_freep) uint8_t *msg = NULL;
                 size_t len = 0;
@@ -57,6 +60,8 @@ static int wait_final(UdsClient *c, uint8_t sid, uint8_t **ret_rsp, size_t *ret_
                         *ret_len = len;
                         return 0;
                 }
+                if (ret_pending)
+                        *ret_pending = true;
                 if (++pending > c->pending_max)
                         return -ETIMEDOUT;
                 deadline = uds_transport_now_usec() + c->p2_star_usec;
@@ -71,7 +76,7 @@ int uds_client_request(UdsClient *c, const uint8_t *req, size_t len, uint8_t **r
         r = uds_client_send(c, req, len);
         if (r < 0)
                 return r;
-        return wait_final(c, req[0], ret_rsp, ret_len);
+        return wait_final(c, req[0], ret_rsp, ret_len, NULL);
 }
 
 /* ---- the small services ----------------------------------------------------------- */
@@ -226,14 +231,14 @@ UdsSource uds_source_memory(const void *data, size_t size) {
 
 /* The answer to TransferData bsc. After a block was repeated, the answer
  * to its first copy may still come: up to *stale answers to the previous
- * counter are skipped. */
-static int wait_block_ack(UdsClient *c, uint8_t bsc, unsigned *stale) {
+ * counter are skipped. *ret_pending: the server answered "pending". */
+static int wait_block_ack(UdsClient *c, uint8_t bsc, unsigned *stale, bool *ret_pending) {
         for (;;) {
                 _cleanup_(uds_freep) uint8_t *rsp = NULL;
                 size_t len;
                 int r;
 
-                r = wait_final(c, UDS_SID_TRANSFER_DATA, &rsp, &len);
+                r = wait_final(c, UDS_SID_TRANSFER_DATA, &rsp, &len, ret_pending);
                 if (r < 0)
                         return r;
                 r = uds_parse_transfer_data_response(rsp, len, bsc, NULL, NULL);
@@ -244,18 +249,23 @@ static int wait_block_ack(UdsClient *c, uint8_t bsc, unsigned *stale) {
 }
 
 /* One TransferData request in buf (len bytes), repeated with the same
- * counter when its answer does not come: the server acknowledges a repeat
- * without writing it again. */
+ * counter when no answer at all comes (a lost response): the server
+ * acknowledges a repeat without writing it again. A block the server
+ * answered "pending" (0x78) for is not repeated when the final answer does
+ * not come in time: the server has it, and a server that says "pending"
+ * until the limit would otherwise hold the transfer for 1 + transfer_retries
+ * times the whole pending limit. */
 static int transfer_block(UdsClient *c, const uint8_t *buf, size_t len, uint8_t bsc, unsigned *stale) {
+        bool pending = false;
         int r = -ETIMEDOUT;
 
-        for (unsigned attempt = 0; attempt <= c->transfer_retries && r == -ETIMEDOUT; attempt++) {
+        for (unsigned attempt = 0; attempt <= c->transfer_retries && r == -ETIMEDOUT && !pending; attempt++) {
                 if (attempt > 0)
                         (*stale)++;
                 r = uds_client_send(c, buf, len);
                 if (r < 0)
                         return r;
-                r = wait_block_ack(c, bsc, stale);
+                r = wait_block_ack(c, bsc, stale, &pending);
         }
         return r;
 }

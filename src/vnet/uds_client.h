@@ -33,7 +33,7 @@ typedef struct UdsClient {
         uint64_t p2_star_usec;     /* wait after each 0x78, restarted each time */
         unsigned pending_max;      /* more 0x78 answers than this: -ETIMEDOUT */
         size_t max_request;        /* largest request the transport carries (>= 3) */
-        unsigned transfer_retries; /* TransferData: repeat a block (same counter) on -ETIMEDOUT */
+        unsigned transfer_retries; /* TransferData: repeat a block (same counter) when no answer at all came (not after 0x78) */
         uint8_t nrc;               /* NRC of the last -EREMOTEIO; 0 otherwise */
 } UdsClient;
 

@@ -121,6 +121,7 @@ typedef struct FakeServer {
         const uint8_t *canned;        /* answer everything with these bytes */
         size_t canned_len;
         uint64_t max_block_len;       /* in the 74/78 responses */
+        unsigned transfer_pending;    /* TransferData: this many 0x78 (pending_gap_usec apart), then nothing */
 
         /* state */
         UdsDownloadState dl;
@@ -293,6 +294,13 @@ static void serve_transfer_data(const uint8_t *req, size_t len) {
 
         ck_assert_int_eq(uds_parse_transfer_data(req, len, &bsc, &data, &data_len), 0);
         srv.blocks++;
+        for (unsigned i = 0; i < srv.transfer_pending; i++) {
+                if (i > 0)
+                        sleep_usec(srv.pending_gap_usec);
+                reply_nrc(req[0], UDS_NRC_RESPONSE_PENDING);
+        }
+        if (srv.transfer_pending)
+                return;
         r = uds_download_block(&srv.dl, bsc, data_len, &nrc);
         if (r < 0)
                 return reply_nrc(req[0], nrc);
@@ -519,6 +527,51 @@ START_TEST(test_download_lost_too_often) {
         start_server();
         ck_assert_int_eq(uds_client_download(&client, &req, &src), -ETIMEDOUT);
         free(img);
+}
+END_TEST
+
+/* A block answered "pending" until the client's pending limit, or pending
+ * and then nothing: the server has the block, so it is not repeated (a
+ * repeat would cost the whole limit again, 1 + transfer_retries times). */
+START_TEST(test_download_pending_not_repeated) {
+        uint8_t img[3000] = {};
+        UdsDownloadRequest req = { .address = 0, .address_len = 4, .size = sizeof(img), .size_len = 4 };
+        UdsSource src = uds_source_memory(img, sizeof(img));
+        uint64_t start, t;
+
+        client.p2_usec = 200000;
+        client.p2_star_usec = 300000;
+        client.pending_max = 2;
+        srv.transfer_pending = 4;      /* over the limit of 2 */
+        srv.pending_gap_usec = 20000;
+        start_server();
+        start = uds_transport_now_usec();
+        ck_assert_int_eq(uds_client_download(&client, &req, &src), -ETIMEDOUT);
+        t = elapsed_usec(start);
+        sleep_usec(300000);            /* a repeat, had there been one, is served meanwhile */
+        ck_assert_uint_eq(srv.blocks, 1);
+        ck_assert_uint_lt(t, 200000 + 300000);
+}
+END_TEST
+
+/* One 0x78 for the block, then silence: given up after P2*, not repeated. */
+START_TEST(test_download_pending_then_silence_not_repeated) {
+        uint8_t img[3000] = {};
+        UdsDownloadRequest req = { .address = 0, .address_len = 4, .size = sizeof(img), .size_len = 4 };
+        UdsSource src = uds_source_memory(img, sizeof(img));
+        uint64_t start, t;
+
+        client.p2_usec = 200000;
+        client.p2_star_usec = 300000;
+        srv.transfer_pending = 1;
+        start_server();
+        start = uds_transport_now_usec();
+        ck_assert_int_eq(uds_client_download(&client, &req, &src), -ETIMEDOUT);
+        t = elapsed_usec(start);
+        sleep_usec(300000);
+        ck_assert_uint_eq(srv.blocks, 1);
+        ck_assert_uint_ge(t, 300000);
+        ck_assert_uint_lt(t, 200000 + 2 * 300000);
 }
 END_TEST
 
@@ -757,6 +810,8 @@ static Suite *client_suite(void) {
         tcase_add_test(tc, test_download_lost_response);
         tcase_add_test(tc, test_download_late_response);
         tcase_add_test(tc, test_download_lost_too_often);
+        tcase_add_test(tc, test_download_pending_not_repeated);
+        tcase_add_test(tc, test_download_pending_then_silence_not_repeated);
         tcase_add_test(tc, test_download_rejected);
         tcase_add_test(tc, test_download_wrong_bsc_echo);
         tcase_add_test(tc, test_file_transfer);
