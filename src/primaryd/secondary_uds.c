@@ -52,6 +52,7 @@ typedef struct SecondaryUds {
         bool identified;
         bool programming;          /* in the programming session, as far as we know */
         uint64_t last_request_usec;
+        uint64_t sent_usec;        /* ISO-TP: when the request being answered went out */
         uint8_t nrc;               /* of the last failure; 0: none */
         char error[512];
 } SecondaryUds;
@@ -150,13 +151,27 @@ static int doip_recv(void *userdata, uint8_t **ret_data, size_t *ret_len, uint64
 static int checked_send(void *userdata, const uint8_t *data, size_t len) {
         SecondaryUds *u = userdata;
 
-        return cancelled(u) ? -ECANCELED : u->inner.send(u->inner.userdata, data, len);
+        if (cancelled(u))
+                return -ECANCELED;
+        u->sent_usec = uds_transport_now_usec();
+        return u->inner.send(u->inner.userdata, data, len);
 }
 
-/* Waits in slices of CANCEL_POLL_USEC: whole messages only, so nothing is lost between them. */
+/* Waits in slices of CANCEL_POLL_USEC: whole messages only, so nothing is lost between them.
+ *
+ * The UDS client restarts P2* with each "response pending" and counts the
+ * answers (pending_max, setup_client()), which bounds their number, not the
+ * time: a Secondary that says "pending" just before each P2* ends held one
+ * request for pending_max * P2* (10 min of install-timeout: 600 * 5 s, 50 min).
+ * So no wait goes past max_pending after the request went out (at least
+ * P2 after it), as doip_client's max_pending_ms does on DoIP. */
 static int checked_recv(void *userdata, uint8_t **ret_data, size_t *ret_len, uint64_t deadline_usec) {
         SecondaryUds *u = userdata;
+        uint64_t cap = u->sent_usec +
+                       (u->max_pending_usec > u->response_timeout_usec ? u->max_pending_usec : u->response_timeout_usec);
 
+        if (u->sent_usec != 0 && deadline_usec > cap)
+                deadline_usec = cap;
         for (;;) {
                 uint64_t now = uds_transport_now_usec(), slice = now + CANCEL_POLL_USEC;
                 int r;
