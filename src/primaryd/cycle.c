@@ -978,14 +978,19 @@ static void refresh_report(void *item, void *userdata) {
                 return;
         run->report = NULL;
         r = secondary_report(run);
-        if (r < 0) {
-                run->report = old; /* its serial still goes into the manifest */
-                LogFields f = { .ecu_serial = run->s->serial, .error = r };
-                log_event(LOG_WARNING, LOG_EVENT_NONE, &f, "Secondary %s: no report after the install: %s",
-                          run->s->serial, up_strerror(r));
-                return;
-        }
         up_ecu_report_doc_free(old);
+        /* A Secondary that answered before and fails now is contained like any
+         * other: logged with its event, left out of the manifest, counted. */
+        if (r < 0)
+                secondary_failed(run, r, "reading its report for the manifest");
+}
+
+static size_t count_failed(const Cycle *c) {
+        size_t n = 0;
+
+        for (size_t i = 0; c->runs && i < c->d->n_secondaries; i++)
+                n += c->runs[i].failed;
+        return n;
 }
 
 static void report_one(void *item, void *userdata) {
@@ -1585,8 +1590,7 @@ CycleResult cycle_run(Daemon *d) {
         }
         daemon_set_progress(d, 0, 0);
         res = run_steps(&c);
-        for (size_t i = 0; i < d->n_secondaries; i++)
-                c.secondaries_failed += c.runs[i].failed;
+        c.secondaries_failed = count_failed(&c);
         if (c.secondaries_failed > 0)
                 c.report_needed = true;
         if (!state_get_bool(&d->state, "manifest_sent") || state_get_string(&d->state, "attacks_detected") ||
@@ -1594,6 +1598,7 @@ CycleResult cycle_run(Daemon *d) {
                 c.report_needed = true;
         if (c.report_needed && res != CYCLE_FATAL && !cancelled(&c)) {
                 for_each_secondary(&c, refresh_report);
+                c.secondaries_failed = count_failed(&c);
                 if (!c.nonce)
                         (void) up_nonce_generate(&c.nonce);
                 if (!c.now)
