@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* What both daemons do with their state directory. */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +46,18 @@ int daemon_write_all(int fd, const void *data, size_t n) {
                 p += w;
                 n -= (size_t) w;
         }
+        return 0;
+}
+
+int daemon_fsync_dir_of(const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        _cleanup_close_ int fd = -1;
+
+        if (!copy)
+                return -ENOMEM;
+        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return -errno;
         return 0;
 }
 
@@ -109,6 +123,21 @@ int daemon_load_json_object(const char *dir, const char *name, size_t max_bytes,
         }
         *ret = doc;
         return 0;
+}
+
+int daemon_load_public_key(const char *path, size_t max_bytes, UpKey **ret) {
+        _cleanup_free_ uint8_t *data = NULL;
+        _cleanup_json_ struct json_object *doc = NULL;
+        UpJsonLimits limits = UP_JSON_LIMITS_DEFAULT;
+        size_t len;
+        int r;
+
+        r = up_read_file(path, max_bytes, &data, &len);
+        if (r >= 0)
+                r = up_json_parse(data, len, &limits, &doc);
+        if (r >= 0)
+                r = up_key_from_json(doc, ret);
+        return r;
 }
 
 int daemon_load_or_create_key(const char *dir, UpKey **ret, bool *ret_created, char **reterr) {

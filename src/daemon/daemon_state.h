@@ -21,6 +21,9 @@ int daemon_error(char **reterr, int r, const char *fmt, ...) __attribute__((form
 /* write(2) until all n bytes are written (EINTR and short writes). 0 or -errno. */
 int daemon_write_all(int fd, const void *data, size_t n);
 
+/* fsync(2) of the directory that holds path (after a rename into it). 0 or -errno. */
+int daemon_fsync_dir_of(const char *path);
+
 /* mkdir -p, each directory created with mode. */
 int daemon_mkdir_p(const char *path, mode_t mode);
 
@@ -33,6 +36,10 @@ int daemon_install_initial_root(const char *dir, const char *repo, const char *r
  * empty object. One that does not parse is an error, never silently reset. */
 int daemon_load_json_object(const char *dir, const char *name, size_t max_bytes, struct json_object **ret,
                             char **reterr);
+
+/* Reads a public key in JSON (a file of at most max_bytes) from path, e.g.
+ * the time server's. */
+int daemon_load_public_key(const char *path, size_t max_bytes, UpKey **ret);
 
 /* Loads dir/ecu.key, or generates an ed25519 key and stores it 0600
  * (atomically) on first start. */

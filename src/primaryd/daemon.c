@@ -17,6 +17,8 @@
 #include "uptane/json.h"
 #include "uptane/storage.h"
 #include "daemon.h"
+#include "daemon_event.h"
+#include "daemon_state.h"
 #include "log.h"
 #include "macro.h"
 
@@ -286,27 +288,13 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 /* --- Set-up ----------------------------------------------------------------------------------- */
 
 static int setup_loop(Daemon *d) {
-        sigset_t mask;
+        /* Blocked before any thread starts, so that workers inherit it. */
+        const DaemonEventSignals signals = {
+                .on_stop = on_stop_signal, .on_reload = on_sighup, .block_sigpipe = true, .userdata = d
+        };
         int r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGPIPE);
-        /* Blocked before any thread starts, so that workers inherit it. */
-        if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
-                return -EINVAL;
-        r = sd_event_default(&d->event);
-        if (r < 0)
-                return r;
-        r = sd_event_add_signal(d->event, NULL, SIGTERM, on_stop_signal, d);
-        if (r >= 0)
-                r = sd_event_add_signal(d->event, NULL, SIGINT, on_stop_signal, d);
-        if (r >= 0)
-                r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
-        if (r >= 0)
-                r = sd_event_set_watchdog(d->event, true); /* WATCHDOG=1 at half of WatchdogSec */
+        r = daemon_event_new(&d->event, &signals);
         if (r < 0)
                 return r;
         d->worker_done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -348,19 +336,11 @@ static int setup_bus(Daemon *d) {
 }
 
 static int load_time_server_key(Daemon *d) {
-        _cleanup_free_ uint8_t *data = NULL;
-        _cleanup_json_ struct json_object *doc = NULL;
-        UpJsonLimits limits = UP_JSON_LIMITS_DEFAULT;
-        size_t len;
         int r;
 
         if (!d->config.time_server_url)
                 return 0;
-        r = up_read_file(d->config.time_server_public_key, 64 * 1024, &data, &len);
-        if (r >= 0)
-                r = up_json_parse(data, len, &limits, &doc);
-        if (r >= 0)
-                r = up_key_from_json(doc, &d->time_server_key);
+        r = daemon_load_public_key(d->config.time_server_public_key, 64 * 1024, &d->time_server_key);
         if (r < 0)
                 log_error("Cannot load the time server's key %s: %s", d->config.time_server_public_key,
                           strerror(-r));

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "uptane/hash.h"
+#include "daemon_state.h"
 #include "package_manager.h"
 #include "macro.h"
 
@@ -25,20 +26,9 @@ typedef struct FilePackageManager {
 
 #define COPY_BLOCK (1024 * 1024)
 
-static int fsync_dir_of(const char *path) {
-        _cleanup_free_ char *copy = strdup(path);
-        _cleanup_close_ int fd = -1;
-
-        if (!copy)
-                return -ENOMEM;
-        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return -errno;
-        return 0;
-}
-
 static int copy_fd(int in, int out) {
         _cleanup_free_ uint8_t *buf = malloc(COPY_BLOCK);
+        int r;
 
         if (!buf)
                 return -ENOMEM;
@@ -51,15 +41,9 @@ static int copy_fd(int in, int out) {
                         return -errno;
                 if (n == 0)
                         return 0;
-                for (ssize_t off = 0; off < n;) {
-                        ssize_t w = write(out, buf + off, (size_t) (n - off));
-
-                        if (w < 0 && errno == EINTR)
-                                continue;
-                        if (w < 0)
-                                return -errno;
-                        off += w;
-                }
+                r = daemon_write_all(out, buf, (size_t) n);
+                if (r < 0)
+                        return r;
         }
 }
 
@@ -86,7 +70,7 @@ static int copy_atomic(const char *src, const char *dst) {
                 (void) unlink(tmp);
                 return r;
         }
-        return fsync_dir_of(dst);
+        return daemon_fsync_dir_of(dst);
 }
 
 /* The download is already on disk (fsync'ed when it was verified): on the
@@ -100,7 +84,7 @@ static int move_or_copy(const char *src, const char *dst) {
         if (mkdir(dirname(copy), 0755) < 0 && errno != EEXIST)
                 return -errno;
         if (rename(src, dst) == 0)
-                return fsync_dir_of(dst);
+                return daemon_fsync_dir_of(dst);
         if (errno != EXDEV)
                 return -errno;
         return copy_atomic(src, dst);

@@ -17,6 +17,7 @@
 #include "uptane/json.h"
 #include "uptane/manifest.h"
 #include "uptane/storage.h"
+#include "daemon_state.h"
 #include "doip_client.h"
 #include "isotp.h"
 #include "macro.h"
@@ -702,26 +703,11 @@ int secondary_uds_new_isotp(const SecondaryUdsOptions *o, const SecondaryIsotpOp
 
 /* --- From uptane.conf ------------------------------------------------------------------------------------ */
 
-static int load_key(const char *path, UpKey **ret) {
-        _cleanup_free_ uint8_t *data = NULL;
-        _cleanup_json_ struct json_object *doc = NULL;
-        UpJsonLimits limits = UP_JSON_LIMITS_DEFAULT;
-        size_t len;
-        int r;
-
-        r = up_read_file(path, PUBLIC_KEY_MAX, &data, &len);
-        if (r >= 0)
-                r = up_json_parse(data, len, &limits, &doc);
-        if (r >= 0)
-                r = up_key_from_json(doc, ret);
-        return r;
-}
-
 int secondary_new_from_config(const SecondaryConfig *sc, Secondary **ret, char **reterr) {
         _cleanup_(up_key_unrefp) UpKey *key = NULL;
         int r;
 
-        r = load_key(sc->public_key, &key);
+        r = daemon_load_public_key(sc->public_key, PUBLIC_KEY_MAX, &key);
         if (r < 0) {
                 if (asprintf(reterr, "[secondary.%s] public-key: cannot load %s: %s", sc->name, sc->public_key,
                              up_strerror(r)) < 0)

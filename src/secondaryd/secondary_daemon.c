@@ -15,7 +15,9 @@
 #include "isotp.h"
 #include "log.h"
 #include "secondary_daemon.h"
+#include "daemon_event.h"
 #include "daemon_macro.h"
+#include "daemon_state.h"
 #include "secondary_state.h"
 #include "send_queue.h"
 #include "uds_handler.h"
@@ -284,19 +286,11 @@ static int setup_isotp(Daemon *d) {
 /* --- Set-up and the loop ----------------------------------------------------------------------- */
 
 static int load_time_key(Daemon *d) {
-        _cleanup_free_ uint8_t *data = NULL;
-        _cleanup_json_ struct json_object *doc = NULL;
-        UpJsonLimits limits = UP_JSON_LIMITS_DEFAULT;
-        size_t len;
         int r;
 
         if (!d->config->time_server_public_key)
                 return 0;
-        r = up_read_file(d->config->time_server_public_key, 64 * 1024, &data, &len);
-        if (r >= 0)
-                r = up_json_parse(data, len, &limits, &doc);
-        if (r >= 0)
-                r = up_key_from_json(doc, &d->time_key);
+        r = daemon_load_public_key(d->config->time_server_public_key, 64 * 1024, &d->time_key);
         if (r < 0)
                 log_error("Cannot load the time server's key %s: %s", d->config->time_server_public_key, strerror(-r));
         return r;
@@ -322,20 +316,11 @@ static int setup_state(Daemon *d) {
 }
 
 static int setup_loop(Daemon *d) {
-        sigset_t mask;
+        /* SIGTERM and SIGINT end the loop (sd-event's own handler); no SIGHUP. */
+        const DaemonEventSignals signals = { .on_stop = NULL, .userdata = NULL };
         int r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
-        r = sd_event_default(&d->event);
-        if (r >= 0)
-                r = sd_event_add_signal(d->event, NULL, SIGTERM, NULL, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(d->event, NULL, SIGINT, NULL, NULL);
-        if (r >= 0)
-                r = sd_event_set_watchdog(d->event, true); /* WatchdogSec= in the unit, if set */
+        r = daemon_event_new(&d->event, &signals);
         if (r < 0)
                 return r;
         d->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

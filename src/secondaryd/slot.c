@@ -2,7 +2,6 @@
 /* A/B slot files: write the inactive slot, check it, switch. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,18 +47,6 @@ static int copy_file(int in, const char *temp, uint64_t limit) {
         if (r >= 0 && fsync(out) < 0)
                 r = -errno;
         return r;
-}
-
-static int fsync_dir_of(const char *path) {
-        _cleanup_free_ char *copy = strdup(path);
-        _cleanup_close_ int fd = -1;
-
-        if (!copy)
-                return -ENOMEM;
-        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return -errno;
-        return 0;
 }
 
 static int hashes_json(const UpDirectorTarget *t, struct json_object **ret) {
@@ -142,7 +129,7 @@ int slot_install(const SecondaryConfig *c, SecondaryState *s, const UpDirectorTa
                 (void) unlink(temp);
                 return r;
         }
-        r = fsync_dir_of(dest);
+        r = daemon_fsync_dir_of(dest);
         if (r >= 0)
                 r = switch_slot(s, target, release_counter, inactive);
         return r;
