@@ -85,17 +85,6 @@ fail_details() {
                 tail -n 3 "$badlog" | sed 's/^/      bad: /'
         fi
 }
-# has FILE EVENT [FIELD VALUE]...: an entry of FILE is EVENT with every FIELD=VALUE
-has() {
-        _f=$1
-        grep -F "\"UPTANE_EVENT\":\"$2\"" "$_f" >"$work/has.1" 2>/dev/null || return 1
-        shift 2
-        while [ $# -ge 2 ]; do
-                grep -F "\"$1\":\"$2\"" "$work/has.1" >"$work/has.2" || return 1
-                mv "$work/has.2" "$work/has.1"
-                shift 2
-        done
-}
 same() { cmp -s "$1" "$2"; }
 
 vin=VIN-MISBEHAVING-1
@@ -155,18 +144,8 @@ setup() {
                 "$uprepo" director init --repo "$dir" &&
                 echo "tok-$$-misbehaving" >"$work/token"
 }
-if ! setup >"$work/setup.log" 2>&1; then
-        sed 's/^/    /' "$work/setup.log"
-        fail "setup: repositories"
-        summary
-        exit 1
-fi
-if ! start_uptane_server "$img" "$dir" "$db" --timeserver-key "$work/ts.key"; then
-        sed 's/^/    /' "$work/server.log"
-        fail "uptane-server starts"
-        summary
-        exit 1
-fi
+setup_or_exit setup
+start_uptane_server_or_exit "$img" "$dir" "$db" --timeserver-key "$work/ts.key"
 
 # --- The Secondaries ----------------------------------------------------------------------------
 
@@ -277,24 +256,6 @@ pd() {
         rc=$?
         secs=$(awk -v a="$_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 }
-assign() {
-        if ! "$uprepo" director assign --repo "$dir" --image-repo "$img" "$vin" "$1" "$2" >"$work/assign.log" 2>&1; then
-                sed 's/^/    /' "$work/assign.log"
-                fail "director assign $1 $2"
-        fi
-}
-active() {
-        python3 -c '
-import json, sys
-s = json.load(open(sys.argv[1] + "/state.json"))
-print(sys.argv[1] + ("/slot-b" if s.get("active_slot", 0) == 1 else "/slot-a"))' "$work/sec-$1"
-}
-inactive() {
-        case $(active "$1") in
-        */slot-a) echo "$work/sec-$1/slot-b" ;;
-        *) echo "$work/sec-$1/slot-a" ;;
-        esac
-}
 # no_sanitizer FILE...: no ASan/UBSan report in the files
 no_sanitizer() {
         ! grep -q -e 'runtime error:' -e 'Sanitizer' "$@"
@@ -320,8 +281,8 @@ times=
 while read -r mode trig event tmo; do
         i=$((i + 1))
         # a trigger in the delivery: ecu-bad gets an update too
-        case $trig in 3[1678]* | 11*) assign ecu-bad bad-1.bin ;; esac
-        assign ecu-good "good-$i.bin"
+        case $trig in 3[1678]* | 11*) assign_or_fail ecu-bad bad-1.bin ;; esac
+        assign_or_fail ecu-good "good-$i.bin"
         name=$i-$mode
         start_bad "$mode" "$trig" "bad-$name" || { fail "$mode: bad-secondary starts"; continue; }
         pd "$name"
@@ -340,7 +301,7 @@ while read -r mode trig event tmo; do
         sed -n 's/^{"MESSAGE":"\(Secondary bad (ecu-bad)[^"]*left out[^"]*\)".*/      \1/p' "$log" | head -n 1
         check "$mode: ecu-good installed good-$i.bin (secondary-installed)" has "$log" secondary-installed \
                 UPTANE_ECU_SERIAL ecu-good
-        if same "$(active good)" "$work/good-$i.bin" && same "$(inactive good)" "$prev"; then
+        if same "$(active_slot good)" "$work/good-$i.bin" && same "$(inactive_slot good)" "$prev"; then
                 ok "$mode: ecu-good's active slot holds good-$i.bin, the previous slot the image before"
         else
                 fail "$mode: ecu-good's slots hold good-$i.bin and the image before"

@@ -82,17 +82,6 @@ fail_details() {
 check_rc() {
         if [ "$rc" = "$2" ]; then ok "$1"; else fail "$1 (exit $rc, want $2)"; fi
 }
-# has FILE EVENT [FIELD VALUE]...: a JSON log entry of FILE is EVENT with every FIELD=VALUE
-has() {
-        _f=$1
-        grep -F "\"UPTANE_EVENT\":\"$2\"" "$_f" >"$work/has.1" 2>/dev/null || return 1
-        shift 2
-        while [ $# -ge 2 ]; do
-                grep -F "\"$1\":\"$2\"" "$work/has.1" >"$work/has.2" || return 1
-                mv "$work/has.2" "$work/has.1"
-                shift 2
-        done
-}
 events() {
         grep -c -F "\"UPTANE_EVENT\":\"$2\"" "$1" 2>/dev/null
 }
@@ -241,12 +230,7 @@ short_sed="; s/^$COMMIT_rogue\./rogue./; s/^$COMMIT_tamper\./tamper./; s/^$COMMI
 # the bytes served instead of a tampered object: a file of commit 1
 decoy=$(ostree --repo="$SERVER_REPO" ls -C "$COMMIT1" /usr/share/uptane-os/1.0/part-1 | awk '{ print $5 }')
 
-if ! start_uptane_server "$img" "$dir" "$db" --timeserver-key "$work/ts.key"; then
-        sed 's/^/    /' "$work/server.log"
-        fail "uptane-server starts"
-        summary
-        exit 1
-fi
+start_uptane_server_or_exit "$img" "$dir" "$db" --timeserver-key "$work/ts.key"
 
 cat >"$work/reboot.sh" <<EOF
 #!/bin/sh

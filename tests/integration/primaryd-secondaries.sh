@@ -118,17 +118,6 @@ fail_details() {
 check_rc() {
         if [ "$rc" = "$2" ]; then ok "$1"; else fail "$1 (exit $rc, want $2)"; fi
 }
-# has FILE EVENT [FIELD VALUE]...: an entry of FILE is EVENT with every UPTANE_FIELD=VALUE
-has() {
-        _f=$1
-        grep -F "\"UPTANE_EVENT\":\"$2\"" "$_f" >"$work/has.1" 2>/dev/null || return 1
-        shift 2
-        while [ $# -ge 2 ]; do
-                grep -F "\"$1\":\"$2\"" "$work/has.1" >"$work/has.2" || return 1
-                mv "$work/has.2" "$work/has.1"
-                shift 2
-        done
-}
 sql() {
         sqlite3 -cmd '.timeout 10000' "$db" "$1" 2>>"$work/sqlite.err"
 }
@@ -164,18 +153,8 @@ setup() {
                 "$uprepo" director init --repo "$dir" &&
                 echo "tok-$$-secondaries" >"$work/token"
 }
-if ! setup >"$work/setup.log" 2>&1; then
-        sed 's/^/    /' "$work/setup.log"
-        fail "setup: repositories"
-        summary
-        exit 1
-fi
-if ! start_uptane_server "$img" "$dir" "$db" --timeserver-key "$work/ts.key"; then
-        sed 's/^/    /' "$work/server.log"
-        fail "uptane-server starts"
-        summary
-        exit 1
-fi
+setup_or_exit setup
+start_uptane_server_or_exit "$img" "$dir" "$db" --timeserver-key "$work/ts.key"
 [ -s "$work/ts.key.pub.json" ] || die "uptane-server wrote no $work/ts.key.pub.json"
 
 # --- The Secondaries ----------------------------------------------------------------------------
@@ -325,12 +304,6 @@ while True:
     sys.stdout.flush()' >"$log"
         rc=$(sed -n 's/^rc=//p' "$work/log/$1.rc")
 }
-assign() {
-        if ! "$uprepo" director assign --repo "$dir" --image-repo "$img" "$vin" "$1" "$2" >"$work/assign.log" 2>&1; then
-                sed 's/^/    /' "$work/assign.log"
-                fail "director assign $1 $2"
-        fi
-}
 attack() {
         if "$uprepo" attack "$@" >"$work/attack.log" 2>&1; then
                 return 0
@@ -348,22 +321,9 @@ import json, sys
 t = sys.stdin.read().strip()
 print(json.loads(t).get("filepath", "") if t else "")' 2>/dev/null
 }
-# active NAME: the path of the Secondary's active slot (state.json active_slot)
-active() {
-        python3 -c '
-import json, sys
-s = json.load(open(sys.argv[1] + "/state.json"))
-print(sys.argv[1] + ("/slot-b" if s.get("active_slot", 0) == 1 else "/slot-a"))' "$work/sec-$1"
-}
-inactive() {
-        case $(active "$1") in
-        */slot-a) echo "$work/sec-$1/slot-b" ;;
-        *) echo "$work/sec-$1/slot-a" ;;
-        esac
-}
 # slot_is NAME-OF-CHECK SECONDARY FILE: its active slot holds FILE
 slot_is() {
-        if same "$(active "$2")" "$3"; then ok "$1"; else fail "$1 (active slot $(active "$2") differs from $(basename "$3"))"; fi
+        if same "$(active_slot "$2")" "$3"; then ok "$1"; else fail "$1 (active slot $(active_slot "$2") differs from $(basename "$3"))"; fi
 }
 
 # --- 1. The first cycle ----------------------------------------------------------------------------
@@ -403,16 +363,16 @@ check "first --once: the Director took the Secondaries' reports (their installed
 
 # --- 2. An update for the Primary and both Secondaries -------------------------------------------
 
-assign pri pri-1.bin
-assign ecu-full full-1.bin
-assign ecu-partial part-1.bin
+assign_or_fail pri pri-1.bin
+assign_or_fail ecu-full full-1.bin
+assign_or_fail ecu-partial part-1.bin
 pd update
 check_rc "update: --once exits 75 (the others updated; the dead Secondary is still to do)" 75
 check "update: the Primary installed pri-1.bin" same "$target" "$work/pri-1.bin"
 slot_is "update: ecu-full's active slot holds full-1.bin" full "$work/full-1.bin"
 slot_is "update: ecu-partial's active slot holds part-1.bin" partial "$work/part-1.bin"
-check "update: ecu-full's previous slot (slot-a) kept its factory image" same "$(inactive full)" "$work/factory-full"
-check "update: ecu-partial's previous slot (slot-a) kept its factory image" same "$(inactive partial)" "$work/factory-partial"
+check "update: ecu-full's previous slot (slot-a) kept its factory image" same "$(inactive_slot full)" "$work/factory-full"
+check "update: ecu-partial's previous slot (slot-a) kept its factory image" same "$(inactive_slot partial)" "$work/factory-partial"
 check "update: secondary-installed events for ecu-full and ecu-partial" sh -c \
         "grep -F '\"UPTANE_EVENT\":\"secondary-installed\"' '$log' | grep -F '\"UPTANE_ECU_SERIAL\":\"ecu-full\"' >/dev/null &&
          grep -F '\"UPTANE_EVENT\":\"secondary-installed\"' '$log' | grep -qF '\"UPTANE_ECU_SERIAL\":\"ecu-partial\"'"
@@ -467,7 +427,7 @@ check "time server back: nothing withheld" sh -c "! grep -q secondary-report-wit
 # tshark rates a warning.)
 [ "$PS_CAPTURE" = 1 ] && stop_capture
 stop_sec full
-assign ecu-full full-2.bin
+assign_or_fail ecu-full full-2.bin
 pd full-down
 check "full down: --once exits 75 (ecu-full logged as unreachable)" test "$rc" = 75
 check "full down: ecu-full logged with its serial" has "$log" secondary-unreachable UPTANE_ECU_SERIAL ecu-full
@@ -497,7 +457,7 @@ metadata_args() {
 }
 # evil image: the length of full-2.bin, other bytes
 head -c "$(stat -c %s "$work/full-2.bin")" /dev/urandom >"$work/wrong-2.bin"
-before=$(active full)
+before=$(active_slot full)
 cp "$before" "$work/before-attack"
 {
         echo 1002
@@ -518,7 +478,7 @@ fi
 status=$(tail -n 1 "$work/wrong-image.out")
 check "compromised Primary: the results: 01 rejected" test "${status#71030A0201}" != "$status"
 echo "    results: $(printf '%s' "${status#71030A02????}" | xxd -r -p | tr -c '[:print:]' '?')"
-check "compromised Primary: nothing installed (the active slot unchanged)" same "$(active full)" "$work/before-attack"
+check "compromised Primary: nothing installed (the active slot unchanged)" same "$(active_slot full)" "$work/before-attack"
 
 # Replayed metadata: the Director's and Image repository's files of the first update.
 {
@@ -535,7 +495,7 @@ fi
 status=$(tail -n 1 "$work/replay.out")
 check "compromised Primary: replay: the results: 01 rejected" test "${status#71030A0101}" != "$status"
 echo "    results: $(printf '%s' "${status#71030A01????}" | xxd -r -p | tr -c '[:print:]' '?')"
-check "compromised Primary: the active slot still unchanged" same "$(active full)" "$work/before-attack"
+check "compromised Primary: the active slot still unchanged" same "$(active_slot full)" "$work/before-attack"
 uds full 22F1A1 | head -n 1 | cut -c 7- | xxd -r -p >"$work/report-after-attack.json"
 check "compromised Primary: ecu-full reports the attacks (attacks_detected in its next report)" \
         grep -q '"attacks_detected":"[^"]' "$work/report-after-attack.json"
@@ -543,7 +503,7 @@ check "compromised Primary: ecu-full reports the attacks (attacks_detected in it
 pd after-compromised
 check_rc "after the compromised Primary: the genuine one installs full-2.bin (exit 75: the dead one)" 75
 slot_is "after the compromised Primary: ecu-full's active slot holds full-2.bin" full "$work/full-2.bin"
-check "after the compromised Primary: the previous slot holds full-1.bin" same "$(inactive full)" "$work/full-1.bin"
+check "after the compromised Primary: the previous slot holds full-1.bin" same "$(inactive_slot full)" "$work/full-1.bin"
 
 # --- 4. A replayed time attestation ----------------------------------------------------------------
 
@@ -592,7 +552,7 @@ if attack keyed-target-both --repo "$dir" --image-repo "$img" --vin "$vin" --ecu
         pd keyed-both
         check_rc "3.5 keyed-target-both: --once exits 75 (both repositories vouch: accepted; the dead one)" 75
         for name in full partial; do
-                if same "$(active "$name")" "$work/evil-$name"; then
+                if same "$(active_slot "$name")" "$work/evil-$name"; then
                         ok "3.5 keyed-target-both: ecu-$name installed the evil image (the limit of the threat model)"
                         echo "    COMPROMISED: A malicious update has been installed! Arbitrary package attack" \
                                 "successful: this Secondary (ecu-$name) has been compromised! Image: 'evil-$name.bin'"
@@ -604,8 +564,8 @@ if attack keyed-target-both --repo "$dir" --image-repo "$img" --vin "$vin" --ecu
                 "! grep -q '\"UPTANE_EVENT\":\"attack-detected\"' '$log'"
         # 3.6: recovery; then genuine, newer images
         if attack recover --repo "$dir" --image-repo "$img"; then
-                assign ecu-full full-3.bin
-                assign ecu-partial part-3.bin
+                assign_or_fail ecu-full full-3.bin
+                assign_or_fail ecu-partial part-3.bin
                 pd recovered
                 check_rc "3.6 recover: --once exits 75 (the dead one)" 75
                 slot_is "3.6 recover: ecu-full runs full-3.bin" full "$work/full-3.bin"
@@ -664,7 +624,7 @@ cap2=$work/big.pcapng
 if [ "$PS_CAPTURE" = 1 ]; then
         start_capture "$cap2" "tcp port $port_full" || fail "tshark starts for the measurement"
 fi
-assign ecu-full full-big.bin
+assign_or_fail ecu-full full-big.bin
 pd big
 check_rc "20 MiB: --once exits 75 (the dead one)" 75
 slot_is "20 MiB: ecu-full's active slot holds full-big.bin" full "$work/full-big.bin"

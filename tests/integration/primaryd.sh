@@ -52,17 +52,6 @@ check_rc() {
         if [ "$rc" = "$2" ]; then ok "$1"; else fail "$1 (exit $rc, want $2)"; fi
 }
 
-# has FILE EVENT [FIELD VALUE]...: a JSON log entry of FILE is EVENT with every FIELD=VALUE
-has() {
-        _f=$1
-        grep -F "\"UPTANE_EVENT\":\"$2\"" "$_f" >"$work/has.1" 2>/dev/null || return 1
-        shift 2
-        while [ $# -ge 2 ]; do
-                grep -F "\"$1\":\"$2\"" "$work/has.1" >"$work/has.2" || return 1
-                mv "$work/has.2" "$work/has.1"
-                shift 2
-        done
-}
 # events FILE EVENT: how many entries of FILE are EVENT
 events() {
         grep -c -F "\"UPTANE_EVENT\":\"$2\"" "$1" 2>/dev/null
@@ -116,19 +105,9 @@ setup() {
                 echo "tok-$$-primaryd" >"$work/token" &&
                 : >"$work/server.conf" # an explicit (empty) config: never /etc/uptane-server.conf
 }
-if ! setup >"$work/setup.log" 2>&1; then
-        sed 's/^/    /' "$work/setup.log"
-        fail "setup: repositories"
-        summary
-        exit 1
-fi
+setup_or_exit setup
 
-if ! start_uptane_server "$img" "$dir" "$db" --timeserver-key "$work/ts.key"; then
-        sed 's/^/    /' "$work/server.log"
-        fail "uptane-server starts"
-        summary
-        exit 1
-fi
+start_uptane_server_or_exit "$img" "$dir" "$db" --timeserver-key "$work/ts.key"
 
 conf=$work/uptane.conf
 write_primary_conf "$conf"

@@ -25,6 +25,10 @@
 #   check NAME COMMAND...
 #                       ok NAME when COMMAND (output discarded) succeeds, else
 #                       fail NAME. A script may redefine check.
+#   has FILE EVENT [FIELD VALUE]...
+#                       succeeds when an entry of FILE (JSON log lines) has
+#                       "UPTANE_EVENT":"EVENT" and every "FIELD":"VALUE"
+#                       (fixed strings); uses $work/has.1 and $work/has.2.
 #   summary             prints "NAME: N passed, M failed" (scripts/run-tests.sh
 #                       sums these lines); returns 0 when failed is 0, else 1,
 #                       so it is a test's last command.
@@ -80,6 +84,13 @@
 #                       (registered), port and base=http://127.0.0.1:PORT.
 #                       Returns 1, printing nothing, when the server does not
 #                       start. Reads server.
+#   start_uptane_server_or_exit IMAGE DIRECTOR DATABASE [ARG...]
+#                       start_uptane_server; when it fails: $work/server.log
+#                       indented, fail "uptane-server starts", summary, exit 1.
+#   setup_or_exit FUNCTION
+#                       runs FUNCTION, its output in $work/setup.log; when it
+#                       fails: that log indented, fail "setup: repositories",
+#                       summary, exit 1.
 #   free_port           prints a TCP port free on 127.0.0.1 now (python3).
 #   start_http_server DIR
 #                       python3 -m http.server serving DIR on 127.0.0.1, a
@@ -116,6 +127,15 @@
 #                       LINE; last [storage]: state-directory $work/sec-NAME,
 #                       slot-a and slot-b in it (the slots are the caller's).
 #                       Reads vin dir img work.
+#   active_slot NAME    prints the path of the active slot of the Secondary
+#                       NAME set up by write_secondary_conf: slot-b of
+#                       $work/sec-NAME when its state.json says active_slot 1,
+#                       else slot-a (python3).
+#   inactive_slot NAME  prints the path of its other slot.
+#   assign_or_fail ECU TARGET
+#                       "$uprepo" director assign TARGET of $img to ECU of $vin
+#                       in $dir, output in $work/assign.log; when it fails:
+#                       that log indented, fail "director assign ECU TARGET".
 
 test_init() {
         test_name=$1
@@ -158,6 +178,17 @@ check() {
         _ut_name=$1
         shift
         if "$@" >/dev/null 2>&1; then ok "$_ut_name"; else fail "$_ut_name"; fi
+}
+
+has() {
+        _ut_has_file=$1
+        grep -F "\"UPTANE_EVENT\":\"$2\"" "$_ut_has_file" >"$work/has.1" 2>/dev/null || return 1
+        shift 2
+        while [ $# -ge 2 ]; do
+                grep -F "\"$1\":\"$2\"" "$work/has.1" >"$work/has.2" || return 1
+                mv "$work/has.2" "$work/has.1"
+                shift 2
+        done
 }
 
 summary() {
@@ -305,6 +336,24 @@ start_uptane_server() {
         base=http://127.0.0.1:$port
 }
 
+start_uptane_server_or_exit() {
+        if ! start_uptane_server "$@"; then
+                sed 's/^/    /' "$work/server.log"
+                fail "uptane-server starts"
+                summary
+                exit 1
+        fi
+}
+
+setup_or_exit() {
+        if ! "$1" >"$work/setup.log" 2>&1; then
+                sed 's/^/    /' "$work/setup.log"
+                fail "setup: repositories"
+                summary
+                exit 1
+        fi
+}
+
 # _ut_http_answers: the static server answers on http_port
 _ut_http_answers() {
         python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$http_port/', timeout=2)"
@@ -422,4 +471,25 @@ state-directory = $_ut_s
 slot-a = $_ut_s/slot-a
 slot-b = $_ut_s/slot-b
 EOF
+}
+
+active_slot() {
+        python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1] + "/state.json"))
+print(sys.argv[1] + ("/slot-b" if s.get("active_slot", 0) == 1 else "/slot-a"))' "$work/sec-$1"
+}
+
+inactive_slot() {
+        case $(active_slot "$1") in
+        */slot-a) echo "$work/sec-$1/slot-b" ;;
+        *) echo "$work/sec-$1/slot-a" ;;
+        esac
+}
+
+assign_or_fail() {
+        if ! "$uprepo" director assign --repo "$dir" --image-repo "$img" "$vin" "$1" "$2" >"$work/assign.log" 2>&1; then
+                sed 's/^/    /' "$work/assign.log"
+                fail "director assign $1 $2"
+        fi
 }
