@@ -36,3 +36,4 @@ echo "== uptane-primaryd: idle poll, nothing new, next to aktualizr (goal: a fif
 bash "$top/bench/bench_poll.sh" "$build" || true
 echo
 echo "== uptane-server under load (and kill -9): bench/bench_manifests.sh $build (about 4 minutes, not run here)"
+echo "== 1 MiB to a Secondary over kernel ISO-TP (classic CAN and CAN FD) in QEMU, CAN frames next to the minimum (goal: within 2%): bench/bench_isotp.sh $build (about 5 minutes, not run here)"

@@ -32,6 +32,9 @@
 #      transmission time) costs some 3 ms. The guest starts with an empty
 #      environment: tests/vm/run-in-vm.sh env PRIMARYD_ISOTP_BIG=1
 #      tests/vm/primaryd-isotp.sh BUILD_DIR, with VM_TIMEOUT=300.
+#      PRIMARYD_ISOTP_FD_BYTES and PRIMARYD_ISOTP_BIG_BYTES change the 200 KiB
+#      of fd-1.bin and classic-2.bin (bench/bench_isotp.sh: 1 MiB each),
+#      PRIMARYD_ISOTP_CLASSIC_BS the classic Secondary's block size (8).
 #
 # Then tshark decodes the capture as ISO-TP with UDS on top: zero malformed or
 # warning frames (but those past tshark's own reassembly limit of 16*255
@@ -51,6 +54,9 @@ out=${2:-$build/vm-primaryd-isotp}
 . "$here/../lib/uptane-test.sh"
 use_build "$build"
 secd=$build/src/secondaryd/uptane-secondaryd
+fd_bytes=${PRIMARYD_ISOTP_FD_BYTES:-204800}
+big_bytes=${PRIMARYD_ISOTP_BIG_BYTES:-204800}
+classic_bs=${PRIMARYD_ISOTP_CLASSIC_BS:-8}
 tester=$build/tests/tools/uds-tester
 test_init primaryd-isotp
 
@@ -95,8 +101,8 @@ fail_details() {
 setup() {
         head -c 3000 /dev/urandom >"$work/pri-1.bin" &&
                 head -c 20480 /dev/urandom >"$work/classic-1.bin" &&
-                head -c 204800 /dev/urandom >"$work/fd-1.bin" &&
-                head -c 204800 /dev/urandom >"$work/classic-2.bin" &&
+                head -c "$fd_bytes" /dev/urandom >"$work/fd-1.bin" &&
+                head -c "$big_bytes" /dev/urandom >"$work/classic-2.bin" &&
                 "$uprepo" init --repo "$img" &&
                 "$uprepo" add-target --repo "$img" "$work/pri-1.bin" --hardware-id pri-hw &&
                 "$uprepo" add-target --repo "$img" "$work/classic-1.bin" --hardware-id hw-classic &&
@@ -119,7 +125,7 @@ sec_conf() {
         cp "$work/sec-$1/slot-a" "$work/factory-$1"
 }
 sec_conf classic ecu-classic hw-classic full 13501 0x0101 0x7E0 0x7E8 "padding = 0xCC
-block-size = 8"
+block-size = $classic_bs"
 sec_conf fd ecu-fd hw-fd partial 13502 0x0102 0x7E1 0x7E9 "fd = yes"
 
 for name in classic fd; do
@@ -152,7 +158,7 @@ interface = vcan0
 tx-id = 0x7E0
 rx-id = 0x7E8
 padding = 0xCC
-block-size = 8
+block-size = $classic_bs
 timeout = 5s
 
 [secondary.fd]
@@ -228,7 +234,7 @@ pd update
 check_rc "update: --once exits 0" 0
 check "update: the Primary installed pri-1.bin" same "$target" "$work/pri-1.bin"
 slot_is "update: ecu-classic's active slot holds classic-1.bin (20 KiB)" classic "$work/classic-1.bin"
-slot_is "update: ecu-fd's active slot holds fd-1.bin (200 KiB)" fd "$work/fd-1.bin"
+slot_is "update: ecu-fd's active slot holds fd-1.bin ($((fd_bytes / 1024)) KiB)" fd "$work/fd-1.bin"
 check "update: ecu-classic's previous slot kept its factory image" same "$work/sec-classic/slot-a" "$work/factory-classic"
 check "update: ecu-fd's previous slot kept its factory image" same "$work/sec-fd/slot-a" "$work/factory-fd"
 check "update: installed events for ecu-classic and ecu-fd" sh -c \
@@ -248,7 +254,7 @@ check "after the update: nothing more to install (no update-available)" sh -c \
 # 4. optional: a 200 KiB image for the classic CAN Secondary too
 classic_size=20480
 if [ "${PRIMARYD_ISOTP_BIG:-0}" = 1 ]; then
-        classic_size=204800
+        classic_size=$big_bytes
         assign ecu-classic classic-2.bin
         pd update-classic
         check_rc "200 KiB to classic: --once exits 0" 0
@@ -304,14 +310,14 @@ done
 # --- measured: the CAN frames that carried each image --------------------------------------
 # From the raw SocketCAN frames (dumpcap's pcapng, read by tshark as hex):
 # ISO-TP messages rebuilt per id; the image's transfer is the 38 ... 37 run
-# whose TransferData blocks add up to 204800 bytes. Its frames: the blocks'
+# whose TransferData blocks add up to the image's size. Its frames: the blocks'
 # first and consecutive frames and the Secondary's flow control frames.
 tshark -r "$pcap" -o "iso15765.can.ids:" -T fields -E separator=/t -e can.id -e can.len -e data.data \
         >"$work/raw.txt" 2>/dev/null
-python3 - "$work/raw.txt" "$classic_size" <<'EOF' >"$work/measure.txt" || fail "measuring the image transfers"
+python3 - "$work/raw.txt" "$classic_size" "$fd_bytes" "$classic_bs" <<'EOF' >"$work/measure.txt" || fail "measuring the image transfers"
 import sys
-pairs = {0x7E0: (0x7E8, "classic", 8, 8), 0x7E1: (0x7E9, "fd", 64, 0)}
-image_size = {"classic": int(sys.argv[2]), "fd": 204800}
+pairs = {0x7E0: (0x7E8, "classic", 8, int(sys.argv[4])), 0x7E1: (0x7E9, "fd", 64, 0)}
+image_size = {"classic": int(sys.argv[2]), "fd": int(sys.argv[3])}
 resp_ids = {v[0]: k for k, v in pairs.items()}
 cur = {}          # request id -> [data, want, frames, fcs]
 runs = {}         # request id -> list of runs; a run: list of (len, frames, fcs)
@@ -379,7 +385,7 @@ EOF
 for name in classic fd; do
         read -r _ nblocks frames fcs minf minfc sizes isize < <(grep "^$name " "$work/measure.txt")
         if [ -n "${nblocks:-}" ]; then
-                case $name in classic) what="classic CAN (8 bytes, block size 8)" ;; *) what="CAN FD (64 bytes, block size 0)" ;; esac
+                case $name in classic) what="classic CAN (8 bytes, block size $classic_bs)" ;; *) what="CAN FD (64 bytes, block size 0)" ;; esac
                 echo "measured: $((isize / 1024)) KiB to ecu-$name over $what: $nblocks TransferData requests ($sizes bytes)," \
                         "$frames first+consecutive frames (minimum $minf) + $fcs flow control frames (minimum $minfc)" \
                         "= $((frames + fcs)) CAN frames, the minimum $((minf + minfc))"
