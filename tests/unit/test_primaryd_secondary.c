@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* secondary_uds.c against a fake UDS server over an in-memory UdsTransport:
  * every op of secondary.h with the mapping's services (docs/POUF.md,
- * "Uptane over UDS"), negative responses, response pending, a timeout, a
- * cancel; secondary_pool.c's bound on threads. */
+ * "Uptane over UDS"), negative responses, response pending (also timed,
+ * just before each P2*: capped at install-timeout on the ISO-TP path), a
+ * timeout, a cancel; secondary_pool.c's bound on threads. */
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +44,15 @@ typedef struct Fake {
         uint8_t verify_result, install_result, attack;
         bool verify_by_results;     /* 0A01 start answers 0x72, the record comes with 0x03 */
         unsigned pending;           /* 0x78 answers before each routine's final answer */
+        /* Timed responsePending (7F 22 78) to each ReadDataByIdentifier, one
+         * every trickle_gap_usec (just before each P2* deadline) as the wall
+         * clock goes, trickle_count of them (UINT_MAX: for ever), then the answer. */
+        unsigned trickle_count;
+        uint64_t trickle_gap_usec;
+        unsigned trickle_left, trickled;  /* still to send for the held request; sent in all */
+        uint64_t trickle_next;            /* when the next one is due */
+        uint8_t held[64];                 /* the request answered after them */
+        size_t held_len;
         /* what it saw */
         unsigned sessions, resets, requests;
         uint8_t *attestation;
@@ -155,14 +166,30 @@ static void answer_routine(const uint8_t *req, size_t req_len) {
         queue(b, len);
 }
 
+static void answer(const uint8_t *req, size_t len);
+
 static void serve(const uint8_t *req, size_t len) {
+        fake.requests++;
+        fake.held_len = 0;
+        fake.trickle_left = 0;
+        if (fake.silent)
+                return;
+        if (fake.trickle_count > 0 && req[0] == UDS_SID_READ_DATA_BY_IDENTIFIER) {
+                ck_assert_uint_le(len, sizeof(fake.held));
+                memcpy(fake.held, req, len);
+                fake.held_len = len;
+                fake.trickle_left = fake.trickle_count;
+                fake.trickle_next = uds_transport_now_usec() + fake.trickle_gap_usec;
+                return;
+        }
+        answer(req, len);
+}
+
+static void answer(const uint8_t *req, size_t len) {
         uint8_t b[64];
         size_t n;
         uint16_t did;
 
-        fake.requests++;
-        if (fake.silent)
-                return;
         if (fake.nrc_sid == req[0]) {
                 queue_nrc(req[0], fake.nrc);
                 return;
@@ -233,6 +260,22 @@ static int fake_recv(void *userdata, uint8_t **ret, size_t *ret_len, uint64_t de
         uint8_t *m;
 
         (void) userdata;
+        if (fake.n == 0 && fake.held_len > 0) {
+                uint64_t now = uds_transport_now_usec();
+
+                if (fake.trickle_left == 0) {
+                        answer(fake.held, fake.held_len);
+                        fake.held_len = 0;
+                } else if (now >= fake.trickle_next || deadline_usec >= fake.trickle_next) {
+                        if (now < fake.trickle_next)
+                                usleep((useconds_t) (fake.trickle_next - now));
+                        queue_nrc(UDS_SID_READ_DATA_BY_IDENTIFIER, UDS_NRC_RESPONSE_PENDING);
+                        if (fake.trickle_left != UINT_MAX)
+                                fake.trickle_left--;
+                        fake.trickled++;
+                        fake.trickle_next += fake.trickle_gap_usec;
+                }
+        }
         if (fake.n == 0) {
                 uint64_t now = uds_transport_now_usec();
 
@@ -526,6 +569,80 @@ START_TEST(test_timeout) {
 }
 END_TEST
 
+/* A Secondary over the ISO-TP code path (secondary_uds_new() puts a caller's
+ * transport under the same checked_send()/checked_recv() as an ISO-TP link),
+ * P2 = P2* = 200 ms, install-timeout (max_pending) 1 s. */
+static Secondary *open_pending_secondary(void) {
+        SecondaryUdsOptions o = {
+                .serial = "brakes-1",
+                .hardware_id = "acme-brakes",
+                .key = public_key,
+                .response_timeout_usec = 200000,
+                .pending_timeout_usec = 200000,
+                .max_pending_usec = 1000000,
+        };
+        Secondary *s = NULL;
+
+        ck_assert_int_eq(secondary_uds_new(&o, &transport, &s), 0);
+        return s;
+}
+
+/* 7F 22 78 just before each P2* deadline, for ever: the request fails with
+ * -ETIMEDOUT about install-timeout after it went out, not after pending_max
+ * (120) P2* periods (some 21 s before the cap). */
+START_TEST(test_pending_forever_capped) {
+        Secondary *s = open_pending_secondary();
+        uint8_t *report = NULL;
+        size_t len;
+        uint64_t start, took;
+
+        fake.trickle_count = UINT_MAX;
+        fake.trickle_gap_usec = 170000;
+        start = uds_transport_now_usec();
+        ck_assert_int_eq(s->ops->get_report(s, &report, &len), -ETIMEDOUT);
+        took = uds_transport_now_usec() - start;
+        fprintf(stderr, "endless responsePending: -ETIMEDOUT after %.2f s, %u x 7F 22 78\n", took / 1e6, fake.trickled);
+        ck_assert_uint_ge(took, 900000);
+        ck_assert_uint_le(took, 3000000);
+        /* several P2* periods were waited out (a P2 timeout alone would be 0.2 s) */
+        ck_assert_uint_ge(fake.trickled, 4);
+        ck_assert_uint_eq(fake.requests, 1);
+        /* It answers again: the next request goes through. */
+        fake.trickle_count = 0;
+        ck_assert_int_eq(s->ops->get_report(s, &report, &len), 0);
+        free(report);
+        secondary_free(s);
+}
+END_TEST
+
+/* 7F 22 78 three times, each just before P2* ends, then the answer: it comes
+ * through, though the wait is longer than P2 and than one P2*. */
+START_TEST(test_pending_then_answer) {
+        Secondary *s = open_pending_secondary();
+        uint8_t *report = NULL;
+        size_t len;
+        uint64_t start, took;
+
+        ck_assert_int_eq(s->ops->get_report(s, &report, &len), 0); /* identified */
+        free(report);
+        report = NULL;
+        fake.requests = 0;
+        fake.trickle_count = 3;
+        fake.trickle_gap_usec = 170000;
+        start = uds_transport_now_usec();
+        ck_assert_int_eq(s->ops->get_report(s, &report, &len), 0);
+        took = uds_transport_now_usec() - start;
+        fprintf(stderr, "3 x responsePending, then the report: %.2f s\n", took / 1e6);
+        ck_assert_uint_eq(fake.trickled, 3);
+        ck_assert_uint_eq(fake.requests, 1);
+        ck_assert_uint_eq(len, strlen(fake.report));
+        ck_assert(memcmp(report, fake.report, len) == 0);
+        ck_assert_uint_ge(took, 500000);
+        free(report);
+        secondary_free(s);
+}
+END_TEST
+
 static atomic_bool cancel_flag;
 
 static void *cancel_later(void *p) {
@@ -621,6 +738,8 @@ static Suite *secondary_suite(void) {
         tcase_add_test(tc, test_install_rejected);
         tcase_add_test(tc, test_negative_response);
         tcase_add_test(tc, test_timeout);
+        tcase_add_test(tc, test_pending_forever_capped);
+        tcase_add_test(tc, test_pending_then_answer);
         tcase_add_test(tc, test_cancel);
         tcase_add_test(tc, test_pool);
         suite_add_tcase(s, tc);
