@@ -8,20 +8,24 @@
 #
 # Runs in the guest of tests/vm/run-in-vm.sh (real kernel CAN: vcan0 with MTU
 # 72, can-isotp): a Primary and two Secondaries over ISO-TP through a whole
-# update (issue 5, Tests, "Real kernel CAN"):
+# update (issue 5, Tests, "Real kernel CAN"), with a third one dead:
 #
 #   classic  uptane-secondaryd, verification = full, classic CAN, ids 0x7E0
 #            (requests) / 0x7E8 (answers), padding 0xCC, block size 8
 #   fd       uptane-secondaryd, verification = partial, CAN FD (64 bytes),
 #            ids 0x7E1 / 0x7E9, no padding, block size 0
+#   dead     configured in the Primary over ISO-TP (ids 0x7E2 / 0x7EA,
+#            timeout = 2s) and registered with the Director with its key, but
+#            nothing listens on its ids: its uptane-secondaryd ran only (on
+#            DoIP, never on vcan0) for its key to be read, then stopped
 #
 # uptane-server runs on the guest's 127.0.0.1; each Secondary also listens on
 # DoIP on 127.0.0.1 only so that its public key can be read (22 F1A0 with
 # tests/tools/uds-tester) before the Primary is configured; everything the
 # Primary does goes over ISO-TP. dumpcap records vcan0 while
 #
-#   1. the first --once registers the Primary and both ECUs, whose signed
-#      reports reach the Director;
+#   1. the first --once registers the Primary and the three ECUs; the live
+#      ones' signed reports reach the Director;
 #   2. one --once delivers an update for the Primary, classic (20 KiB) and fd
 #      (200 KiB); each Secondary's active slot is its image, the previous
 #      slot keeps the factory one;
@@ -35,10 +39,23 @@
 #      PRIMARYD_ISOTP_FD_BYTES and PRIMARYD_ISOTP_BIG_BYTES change the 200 KiB
 #      of fd-1.bin and classic-2.bin (bench/bench_isotp.sh: 1 MiB each),
 #      PRIMARYD_ISOTP_CLASSIC_BS the classic Secondary's block size (8).
+#   5. the reports-only --once of 3 again with the dead Secondary left out of
+#      uptane.conf: that cycle's time without it.
+#
+# In each --once with it, the dead Secondary is logged with its serial
+# (secondary-unreachable) and left out, the live ones are served all the
+# same, and --once exits 75 (a configured Secondary was left out: try again
+# later) where it exits 0 without it. Each --once's time is printed; the dead
+# one may cost a cycle a few of its 2 s timeouts, not more (docs/POUF.md,
+# "Serving many Secondaries at once"): the first and the reports cycle with
+# it take at most 5 timeouts more than the reports cycle without it, the
+# update at most 150 s (a sanity bound: its transfers vary with the load).
 #
 # Then tshark decodes the capture as ISO-TP with UDS on top: zero malformed or
 # warning frames (but those past tshark's own reassembly limit of 16*255
-# consecutive frames per message, counted apart, as in isotp-smoke.sh), and
+# consecutive frames per message, counted apart, as in isotp-smoke.sh; the
+# dead Secondary's unanswered requests, 22 F18C, are single frames, which
+# tshark decodes as whole UDS requests: nothing to count apart), and
 # the UDS services 22 10 2E 38 36 37 31 11 on the wire. Measured and printed:
 # the CAN frames that carried each Secondary's image (fd: 200 KiB; classic:
 # 20 KiB, or 200 KiB with PRIMARYD_ISOTP_BIG=1) against the protocol's
@@ -80,7 +97,7 @@ on_exit() {
         cleanup
 }
 trap on_exit EXIT
-die_logs="server.log log/sec-classic.log log/sec-fd.log"
+die_logs="server.log log/sec-classic.log log/sec-fd.log log/sec-dead.log"
 
 vin=VIN-ISOTP-1
 img=$work/img dir=$work/dir db=$work/inv.sqlite state=$work/state cache=$work/cache
@@ -127,22 +144,28 @@ sec_conf() {
 sec_conf classic ecu-classic hw-classic full 13501 0x0101 0x7E0 0x7E8 "padding = 0xCC
 block-size = $classic_bs"
 sec_conf fd ecu-fd hw-fd partial 13502 0x0102 0x7E1 0x7E9 "fd = yes"
+# dead: DoIP only (its key is read there), no [isotp]: it never touches vcan0
+write_secondary_conf dead ecu-dead hw-dead full 13503 0x0103 ""
+printf 'factory image of ecu-dead\n' >"$work/sec-dead/slot-a"
 
-for name in classic fd; do
+for name in classic fd dead; do
         UPTANE_LOG_TARGET=stderr "$secd" --config "$work/sec-$name.conf" 2>>"$work/log/sec-$name.log" &
-        add_pid "$!"
-        wait_until 20 grep -q 'ISO-TP: serving on vcan0' "$work/log/sec-$name.log" ||
+        sec_pid=$!
+        add_pid "$sec_pid"
+        [ "$name" = dead ] || wait_until 20 grep -q 'ISO-TP: serving on vcan0' "$work/log/sec-$name.log" ||
                 die "uptane-secondaryd $name does not serve on vcan0"
         wait_until 10 grep -q 'listening on 127.0.0.1 TCP port' "$work/log/sec-$name.log" ||
                 die "uptane-secondaryd $name does not listen on DoIP"
-        case $name in classic) p=13501 la=0x0101 ;; fd) p=13502 la=0x0102 ;; esac
+        case $name in classic) p=13501 la=0x0101 ;; fd) p=13502 la=0x0102 ;; dead) p=13503 la=0x0103 ;; esac
         o=$("$tester" 127.0.0.1 "$p" "$la" 22F1A0 | head -n 1)
         case $o in
         62F1A0*) python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1][6:]))' "$o" >"$work/$name.pub.json" ;;
         *) die "reading F1A0 of $name over DoIP: $o" ;;
         esac
 done
-ok "both Secondaries serve ISO-TP on vcan0; their keys read (F1A0)"
+# The dead Secondary: its key is known (configured, registered), the ECU does not run.
+stop_pid "$sec_pid" TERM 5
+ok "classic and fd serve ISO-TP on vcan0; the keys of all three read (F1A0); dead stopped"
 
 conf=$work/uptane.conf
 write_primary_conf "$conf" ""
@@ -173,19 +196,50 @@ rx-id = 0x7E9
 fd = yes
 timeout = 5s
 EOF
+# the same without the dead Secondary: a cycle's time without it (5.)
+cp "$conf" "$work/uptane-live.conf"
+dead_timeout=2
+cat >>"$conf" <<EOF
+
+[secondary.dead]
+serial = ecu-dead
+hardware-id = hw-dead
+public-key = $work/dead.pub.json
+verification = full
+transport = isotp
+interface = vcan0
+tx-id = 0x7E2
+rx-id = 0x7EA
+timeout = ${dead_timeout}s
+EOF
 
 # --- the capture -------------------------------------------------------------------------------
 dumpcap -q -P -i vcan0 -w "$pcap" 2>"$work/log/dumpcap.txt" &
 dumpcap_pid=$!
 wait_until 10 test -s "$pcap" || die "dumpcap did not start: $(cat "$work/log/dumpcap.txt")"
 
-# pd NAME: uptane-primaryd --once; exit status in rc, its JSON log in log
+# pd NAME [CONF]: uptane-primaryd --once; exit status in rc, its JSON log in
+# log, its wall time in took (seconds); each time also in times
+times=
 pd() {
         log=$work/log/$1.log
         _t0=$(date +%s.%N)
         rc=0
-        UPTANE_LOG_TARGET=json timeout 200 "$primaryd" --config "$conf" --once >"$work/log/$1.out" 2>"$log" || rc=$?
-        echo "guest up $(uptime_s) s: --once $1: exit $rc, $(awk -v s="$_t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
+        UPTANE_LOG_TARGET=json timeout 200 "$primaryd" --config "${2:-$conf}" --once >"$work/log/$1.out" 2>"$log" || rc=$?
+        took=$(awk -v s="$_t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+        times="$times $1 ${took}s"
+        echo "guest up $(uptime_s) s: --once $1: exit $rc, $took s"
+}
+# took_at_most WHAT SECONDS TOOK
+took_at_most() {
+        if awk -v t="$3" -v m="$2" 'BEGIN { exit !(t <= m) }'; then ok "$1: $3 s <= $2 s"; else fail "$1: $3 s > $2 s"; fi
+}
+# dead_contained WHAT: in log, the dead Secondary is logged with its serial, no live one
+failing="-e '\"UPTANE_EVENT\":\"secondary-unreachable\"' -e '\"UPTANE_EVENT\":\"secondary-misbehaving\"'"
+failing="$failing -e '\"UPTANE_EVENT\":\"secondary-refused\"'"
+dead_contained() {
+        check "$1: the dead Secondary is logged with its serial (secondary-unreachable)" has secondary-unreachable ecu-dead
+        check "$1: no live Secondary logged as failing" sh -c "! grep -F $failing '$log' | grep -q -e ecu-classic -e ecu-fd"
 }
 has() { # has EVENT SERIAL
         grep -F "\"UPTANE_EVENT\":\"$1\"" "$log" | grep -qF "\"UPTANE_ECU_SERIAL\":\"$2\""
@@ -213,11 +267,13 @@ slot_is() { if same "$(active "$2")" "$3"; then ok "$1"; else fail "$1"; fi; }
 
 # 1. registration and reports
 pd first
-check_rc "first --once: exit 0" 0
-check "first --once: the inventory has the Primary and both ECUs" test \
+took_first=$took
+check_rc "first --once: exit 75 (the dead Secondary left out; the others served)" 75
+dead_contained "first --once"
+check "first --once: the inventory has the Primary and the three ECUs (the dead one registered too)" test \
         "$(sql "SELECT serial || ':' || hardware_id FROM ecus WHERE vin = '$vin' ORDER BY serial" | tr '\n' ' ')" = \
-        "ecu-classic:hw-classic ecu-fd:hw-fd pri:pri-hw "
-check "first --once: the manifest has the signed reports of pri, ecu-classic, ecu-fd" python3 -c '
+        "ecu-classic:hw-classic ecu-dead:hw-dead ecu-fd:hw-fd pri:pri-hw "
+check "first --once: the manifest has the signed reports of pri, ecu-classic, ecu-fd (not ecu-dead)" python3 -c '
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 (body,) = db.execute("SELECT body FROM manifests WHERE vin = ? ORDER BY id DESC LIMIT 1", (sys.argv[2],)).fetchone()
@@ -231,7 +287,9 @@ assign pri pri-1.bin
 assign ecu-classic classic-1.bin
 assign ecu-fd fd-1.bin
 pd update
-check_rc "update: --once exits 0" 0
+took_update=$took
+check_rc "update: --once exits 75 (the live ones updated; the dead one left out)" 75
+dead_contained "update"
 check "update: the Primary installed pri-1.bin" same "$target" "$work/pri-1.bin"
 slot_is "update: ecu-classic's active slot holds classic-1.bin (20 KiB)" classic "$work/classic-1.bin"
 slot_is "update: ecu-fd's active slot holds fd-1.bin ($((fd_bytes / 1024)) KiB)" fd "$work/fd-1.bin"
@@ -242,7 +300,9 @@ check "update: installed events for ecu-classic and ecu-fd" sh -c \
 
 # 3. the reports
 pd after
-check_rc "after the update: --once exits 0" 0
+took_after=$took
+check_rc "after the update: --once exits 75 (the dead one left out)" 75
+dead_contained "after the update"
 check "after the update: the Director records installed for pri, ecu-classic, ecu-fd" test \
         "$(result_of pri pri-1.bin) $(result_of ecu-classic classic-1.bin) $(result_of ecu-fd fd-1.bin)" = \
         "installed installed installed"
@@ -257,11 +317,22 @@ if [ "${PRIMARYD_ISOTP_BIG:-0}" = 1 ]; then
         classic_size=$big_bytes
         assign ecu-classic classic-2.bin
         pd update-classic
-        check_rc "200 KiB to classic: --once exits 0" 0
+        check_rc "200 KiB to classic: --once exits 75 (the dead one left out)" 75
         slot_is "200 KiB to classic: ecu-classic's active slot holds classic-2.bin" classic "$work/classic-2.bin"
         pd after-classic
         check "200 KiB to classic: the Director records installed" test "$(result_of ecu-classic classic-2.bin)" = installed
 fi
+# 5. the reports-only cycle of 3 again, without the dead Secondary
+pd after-live "$work/uptane-live.conf"
+check_rc "without the dead Secondary: --once exits 0" 0
+check "without the dead Secondary: no Secondary logged as failing" sh -c "! grep -qF $failing '$log'"
+echo "--once times:$times (the dead Secondary's timeout: $dead_timeout s)"
+bound=$(awk -v l="$took" -v t="$dead_timeout" 'BEGIN { print l + 5 * t }')
+took_at_most "the reports cycle with the dead Secondary: at most 5 of its timeouts over the same without it" \
+        "$bound" "$took_after"
+took_at_most "the first cycle (registration, reports) with the dead Secondary: as much at most" "$bound" "$took_first"
+# (the update's own transfers take some 4 s here, far more on a loaded runner: a sanity bound)
+took_at_most "the update cycle with the dead Secondary: bounded" 150 "$took_update"
 check "no temporary failure or attack logged in any cycle" sh -c \
         "! cat '$work'/log/*.log | grep -q -e '\"UPTANE_EVENT\":\"temporary-failure\"' -e '\"UPTANE_EVENT\":\"attack-detected\"'"
 
@@ -272,7 +343,7 @@ dumpcap_pid=
 echo "guest up $(uptime_s) s: captured"
 
 # --- the capture through tshark ------------------------------------------------------------------
-ids=$(printf '%d,' 0x7E0 0x7E8 0x7E1 0x7E9)
+ids=$(printf '%d,' 0x7E0 0x7E8 0x7E1 0x7E9 0x7E2 0x7EA)
 decode=(-o "iso15765.can.ids:${ids%,}" -d iso15765.subdissector,uds)
 tshark -r "$pcap" "${decode[@]}" -T fields -E separator=/t -e frame.number -e can.id -e iso15765.message_type \
         -e _ws.malformed -e _ws.expert.severity -e uds.sid -e uds.reply \
@@ -306,6 +377,16 @@ for sid in 0x22 0x10 0x2e 0x38 0x36 0x37 0x31 0x11; do
         nr=$(awk -v s="$sid" '$1 == "sid" && $2 == s && $3 == "0x01"' "$work/analysis.txt" | wc -l)
         check "capture: UDS $sid requests ($nq) and responses ($nr) decoded" test "$nq" -ge 1 -a "$nr" -ge 1
 done
+# The dead Secondary: asked in each --once with it (its first read, 22 F18C), a
+# few times at most, never answered.
+n_dead_once=3
+[ "${PRIMARYD_ISOTP_BIG:-0}" = 1 ] && n_dead_once=5
+dead_to=$(awk -F'\t' 'tolower($2) ~ /^0x0*7e2$/ || $2 == 2018' "$work/frames.txt" | wc -l)
+dead_from=$(awk -F'\t' 'tolower($2) ~ /^0x0*7ea$/ || $2 == 2026' "$work/frames.txt" | wc -l)
+echo "capture: $dead_to CAN frames to the dead Secondary (0x7E2) in $n_dead_once --once, $dead_from from it (0x7EA)"
+check "capture: the dead Secondary asked over ISO-TP in each --once, at most 3 frames each" \
+        test "$dead_to" -ge "$n_dead_once" -a "$dead_to" -le "$((3 * n_dead_once))"
+check "capture: nothing from the dead Secondary's id" test "$dead_from" -eq 0
 
 # --- measured: the CAN frames that carried each image --------------------------------------
 # From the raw SocketCAN frames (dumpcap's pcapng, read by tshark as hex):
