@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_repo.h"
 #include "testrepo.h"
 #include "uptane/error.h"
 #include "uptane/updater.h"
@@ -34,7 +35,6 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define SEPARATOR "\n--\n"
 #define N_CHUNKS 9
 #define TARGET_PATH "dir/file.txt"
 
@@ -50,39 +50,11 @@ enum {
         CHUNK_CACHED_TARGETS,
 };
 
-typedef struct Chunk {
-        const uint8_t *data;
-        size_t len;
-} Chunk;
+typedef FuzzChunk Chunk;
 
-static uint8_t *initial_root;
-static size_t initial_root_len;
 static char work_dir[64], metadata_dir[80], target_dir[80];
 
-static void die(const char *what, int r) {
-        fprintf(stderr, "fuzz_refresh: %s: %s\n", what, strerror(r < 0 ? -r : r));
-        abort();
-}
-
 /* --- Input --------------------------------------------------------------- */
-
-static void split_input(const uint8_t *data, size_t size, Chunk chunks[N_CHUNKS]) {
-        const size_t sep_len = strlen(SEPARATOR);
-        size_t n = 0;
-
-        memset(chunks, 0, sizeof(Chunk) * N_CHUNKS);
-        while (n < N_CHUNKS) {
-                const uint8_t *sep = memmem(data, size, SEPARATOR, sep_len);
-
-                chunks[n].data = data;
-                chunks[n].len = sep ? (size_t) (sep - data) : size;
-                n++;
-                if (!sep)
-                        break;
-                size -= (size_t) (sep - data) + sep_len;
-                data = sep + sep_len;
-        }
-}
 
 static bool endswith(const char *s, const char *suffix) {
         size_t n = strlen(s), m = strlen(suffix);
@@ -129,24 +101,15 @@ static int fetch_chunk(void *userdata, const char *url, size_t max_len, uint8_t 
 
 /* --- Directories ------------------------------------------------------------ */
 
-/* A fresh temp dir per input (libFuzzer does not run atexit handlers, so
- * nothing may outlive an input). */
+/* A fresh temp dir per input (fuzz_make_dirs()). */
 static void make_dirs(const Chunk chunks[N_CHUNKS]) {
         static const char *const cached[] = { "timestamp.json", "snapshot.json", "targets.json" };
-        char template[] = "/tmp/fuzz_refresh-XXXXXX";
-        int r = 0;
+        int r;
 
-        if (!mkdtemp(template))
-                die("mkdtemp", -errno);
-        if (snprintf(work_dir, sizeof(work_dir), "%s", template) < 0 ||
-            snprintf(metadata_dir, sizeof(metadata_dir), "%s/metadata", template) < 0 ||
-            snprintf(target_dir, sizeof(target_dir), "%s/targets", template) < 0)
-                die("snprintf", -EINVAL);
-        r = testrepo_mkdir_p(metadata_dir);
-        if (r >= 0)
-                r = testrepo_mkdir_p(target_dir);
-        if (r >= 0)
-                r = testrepo_write_file(metadata_dir, "root.json", initial_root, initial_root_len);
+        fuzz_make_dirs("fuzz_refresh", work_dir, metadata_dir);
+        if (snprintf(target_dir, sizeof(target_dir), "%s/targets", work_dir) < 0)
+                fuzz_die("snprintf", -EINVAL);
+        r = testrepo_mkdir_p(target_dir);
         for (size_t i = 0; r >= 0 && i < 3; i++) {
                 const Chunk *c = &chunks[CHUNK_CACHED_TIMESTAMP + i];
 
@@ -154,56 +117,12 @@ static void make_dirs(const Chunk chunks[N_CHUNKS]) {
                         r = testrepo_write_file(metadata_dir, cached[i], c->data, c->len);
         }
         if (r < 0)
-                die("preparing the directories", r);
-}
-
-static void remove_dirs(void) {
-        int r = testrepo_rm_rf(work_dir);
-
-        if (r < 0)
-                die("removing the directories", r);
+                fuzz_die("preparing the directories", r);
 }
 
 /* --- Seeds ---------------------------------------------------------------------- */
 
-static int append_published(FILE *f, TestRepo *repo, const char *role, int64_t version) {
-        const uint8_t *data;
-        size_t len;
-        int r;
-
-        r = testrepo_published(repo, role, version, &data, &len);
-        if (r < 0)
-                return r;
-        return fwrite(data, 1, len, f) == len ? 0 : -EIO;
-}
-
-typedef struct SeedPart {
-        const char *role; /* NULL: empty chunk; "=" : literal text */
-        int64_t version;
-        const char *text;
-} SeedPart;
-
-static int write_seed(TestRepo *repo, const char *dir, const char *name, const SeedPart *parts, size_t n) {
-        char path[4096];
-        FILE *f;
-        int r = 0;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "we");
-        if (!f)
-                return -errno;
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                if (i > 0)
-                        fputs(SEPARATOR, f);
-                if (parts[i].text)
-                        fputs(parts[i].text, f);
-                else if (parts[i].role)
-                        r = append_published(f, repo, parts[i].role, parts[i].version);
-        }
-        if (fclose(f) != 0 && r >= 0)
-                r = -errno;
-        return r;
-}
+typedef FuzzSeedPart SeedPart;
 
 /* role1 (fixed key 4) gets the paths under dir/ and lists TARGET_PATH; root v2. */
 static int seed_repository(TestRepo *repo) {
@@ -251,44 +170,22 @@ static int write_seeds(TestRepo *repo, const char *dir) {
         };
         int r;
 
-        r = write_seed(repo, dir, "full", full, sizeof(full) / sizeof(full[0]));
+        r = fuzz_write_seed(repo, dir, "full", full, sizeof(full) / sizeof(full[0]));
         if (r >= 0)
-                r = write_seed(repo, dir, "cached", cached, sizeof(cached) / sizeof(cached[0]));
+                r = fuzz_write_seed(repo, dir, "cached", cached, sizeof(cached) / sizeof(cached[0]));
         if (r >= 0)
-                r = write_seed(repo, dir, "rollback", rollback, sizeof(rollback) / sizeof(rollback[0]));
+                r = fuzz_write_seed(repo, dir, "rollback", rollback, sizeof(rollback) / sizeof(rollback[0]));
         if (r >= 0)
-                r = write_seed(repo, dir, "initial", initial, sizeof(initial) / sizeof(initial[0]));
+                r = fuzz_write_seed(repo, dir, "initial", initial, sizeof(initial) / sizeof(initial[0]));
         return r;
 }
 
 /* --- libFuzzer -------------------------------------------------------------------- */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        const char *seed_dir = getenv("FUZZ_REFRESH_WRITE_SEEDS");
-        const uint8_t *root;
-        TestRepo *repo = NULL;
-        int r;
-
         (void) argc;
         (void) argv;
-        r = testrepo_new_fixed(&repo);
-        if (r < 0)
-                die("building the repository", r);
-        r = testrepo_published(repo, "root", 1, &root, &initial_root_len);
-        if (r < 0)
-                die("root", r);
-        initial_root = malloc(initial_root_len);
-        if (!initial_root)
-                die("allocating", -ENOMEM);
-        memcpy(initial_root, root, initial_root_len);
-        if (seed_dir) {
-                r = seed_repository(repo);
-                if (r >= 0)
-                        r = write_seeds(repo, seed_dir);
-                if (r < 0)
-                        die("writing seeds", r);
-        }
-        testrepo_free(repo);
+        fuzz_repo_init("FUZZ_REFRESH_WRITE_SEEDS", seed_repository, write_seeds);
         return 0;
 }
 
@@ -314,19 +211,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         UpUpdater *u = NULL;
         int r;
 
-        split_input(data, size, chunks);
+        fuzz_split_input(data, size, chunks, N_CHUNKS);
         make_dirs(chunks);
         cfg.metadata_dir = metadata_dir;
         cfg.target_dir = target_dir;
         r = up_updater_new(&cfg, &u);
         if (r < 0)
-                die("the fixed trusted root was refused", r);
+                fuzz_die("the fixed trusted root was refused", r);
         r = up_updater_refresh(u);
         if (r >= 0)
                 lookup_and_download(u);
         else if (r == -ENOMEM)
                 abort();
         up_updater_free(u);
-        remove_dirs();
+        fuzz_remove_dirs(work_dir);
         return 0;
 }

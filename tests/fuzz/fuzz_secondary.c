@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_repo.h"
 #include "testrepo.h"
 #include "uptane/error.h"
 #include "uptane/secondary.h"
@@ -34,7 +35,6 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define SEPARATOR "\n--\n"
 #define N_CHUNKS 4
 #define SERIAL "ecu-1"
 #define HARDWARE "hw-1"
@@ -48,58 +48,21 @@ enum {
         CHUNK_IMAGE,
 };
 
-typedef struct Chunk {
-        const uint8_t *data;
-        size_t len;
-} Chunk;
+typedef FuzzChunk Chunk;
 
-static uint8_t *initial_root;
-static size_t initial_root_len;
 static char work_dir[64], metadata_dir[80], received_dir[80], image_path[80];
-
-static void die(const char *what, int r) {
-        fprintf(stderr, "fuzz_secondary: %s: %s\n", what, strerror(r < 0 ? -r : r));
-        abort();
-}
-
-static void split_input(const uint8_t *data, size_t size, Chunk chunks[N_CHUNKS]) {
-        const size_t sep_len = strlen(SEPARATOR);
-        size_t n = 0;
-
-        memset(chunks, 0, sizeof(Chunk) * N_CHUNKS);
-        while (n < N_CHUNKS) {
-                const uint8_t *sep = memmem(data, size, SEPARATOR, sep_len);
-
-                chunks[n].data = data;
-                chunks[n].len = sep ? (size_t) (sep - data) : size;
-                n++;
-                if (!sep)
-                        break;
-                size -= (size_t) (sep - data) + sep_len;
-                data = sep + sep_len;
-        }
-}
 
 /* --- Directories ------------------------------------------------------------ */
 
-/* A fresh temp dir per input (libFuzzer does not run atexit handlers, so
- * nothing may outlive an input). */
+/* A fresh temp dir per input (fuzz_make_dirs()). */
 static void make_dirs(const Chunk chunks[N_CHUNKS]) {
-        char template[] = "/tmp/fuzz_secondary-XXXXXX";
         int r;
 
-        if (!mkdtemp(template))
-                die("mkdtemp", -errno);
-        if (snprintf(work_dir, sizeof(work_dir), "%s", template) < 0 ||
-            snprintf(metadata_dir, sizeof(metadata_dir), "%s/metadata", template) < 0 ||
-            snprintf(received_dir, sizeof(received_dir), "%s/received", template) < 0 ||
-            snprintf(image_path, sizeof(image_path), "%s/image", template) < 0)
-                die("snprintf", -EINVAL);
-        r = testrepo_mkdir_p(metadata_dir);
-        if (r >= 0)
-                r = testrepo_mkdir_p(received_dir);
-        if (r >= 0)
-                r = testrepo_write_file(metadata_dir, "root.json", initial_root, initial_root_len);
+        fuzz_make_dirs("fuzz_secondary", work_dir, metadata_dir);
+        if (snprintf(received_dir, sizeof(received_dir), "%s/received", work_dir) < 0 ||
+            snprintf(image_path, sizeof(image_path), "%s/image", work_dir) < 0)
+                fuzz_die("snprintf", -EINVAL);
+        r = testrepo_mkdir_p(received_dir);
         if (r >= 0 && chunks[CHUNK_TARGETS].len > 0)
                 r = testrepo_write_file(received_dir, "targets.json", chunks[CHUNK_TARGETS].data,
                                         chunks[CHUNK_TARGETS].len);
@@ -112,51 +75,12 @@ static void make_dirs(const Chunk chunks[N_CHUNKS]) {
         if (r >= 0)
                 r = testrepo_write_file(work_dir, "image", chunks[CHUNK_IMAGE].data, chunks[CHUNK_IMAGE].len);
         if (r < 0)
-                die("preparing the directories", r);
-}
-
-static void remove_dirs(void) {
-        int r = testrepo_rm_rf(work_dir);
-
-        if (r < 0)
-                die("removing the directories", r);
+                fuzz_die("preparing the directories", r);
 }
 
 /* --- Seeds ---------------------------------------------------------------------- */
 
-typedef struct SeedPart {
-        const char *role; /* NULL: empty chunk, or text */
-        int64_t version;
-        const char *text;
-} SeedPart;
-
-static int write_seed(TestRepo *repo, const char *dir, const char *name, const SeedPart *parts, size_t n) {
-        char path[4096];
-        FILE *f;
-        int r = 0;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "we");
-        if (!f)
-                return -errno;
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                const uint8_t *data;
-                size_t len;
-
-                if (i > 0)
-                        fputs(SEPARATOR, f);
-                if (parts[i].text)
-                        fputs(parts[i].text, f);
-                else if (parts[i].role) {
-                        r = testrepo_published(repo, parts[i].role, parts[i].version, &data, &len);
-                        if (r >= 0 && fwrite(data, 1, len, f) != len)
-                                r = -EIO;
-                }
-        }
-        if (fclose(f) != 0 && r >= 0)
-                r = -errno;
-        return r;
-}
+typedef FuzzSeedPart SeedPart;
 
 static int add_entry(TestRepo *repo, const char *serial, int64_t counter) {
         struct json_object *targets, *entry, *custom, *ecus, *ecu;
@@ -220,44 +144,22 @@ static int write_seeds(TestRepo *repo, const char *dir) {
         const SeedPart rotation[] = { { "targets", 4 }, { "root", 2 }, { "targets", 3 }, { NULL, 0, IMAGE_DATA } };
         int r;
 
-        r = write_seed(repo, dir, "ok", ok, sizeof(ok) / sizeof(ok[0]));
+        r = fuzz_write_seed(repo, dir, "ok", ok, sizeof(ok) / sizeof(ok[0]));
         if (r >= 0)
-                r = write_seed(repo, dir, "other-ecu", other, sizeof(other) / sizeof(other[0]));
+                r = fuzz_write_seed(repo, dir, "other-ecu", other, sizeof(other) / sizeof(other[0]));
         if (r >= 0)
-                r = write_seed(repo, dir, "rollback", rollback, sizeof(rollback) / sizeof(rollback[0]));
+                r = fuzz_write_seed(repo, dir, "rollback", rollback, sizeof(rollback) / sizeof(rollback[0]));
         if (r >= 0)
-                r = write_seed(repo, dir, "rotation", rotation, sizeof(rotation) / sizeof(rotation[0]));
+                r = fuzz_write_seed(repo, dir, "rotation", rotation, sizeof(rotation) / sizeof(rotation[0]));
         return r;
 }
 
 /* --- libFuzzer -------------------------------------------------------------------- */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        const char *seed_dir = getenv("FUZZ_SECONDARY_WRITE_SEEDS");
-        const uint8_t *root;
-        TestRepo *repo = NULL;
-        int r;
-
         (void) argc;
         (void) argv;
-        r = testrepo_new_fixed(&repo);
-        if (r < 0)
-                die("building the repository", r);
-        r = testrepo_published(repo, "root", 1, &root, &initial_root_len);
-        if (r < 0)
-                die("root", r);
-        initial_root = malloc(initial_root_len);
-        if (!initial_root)
-                die("allocating", -ENOMEM);
-        memcpy(initial_root, root, initial_root_len);
-        if (seed_dir) {
-                r = seed_repository(repo);
-                if (r >= 0)
-                        r = write_seeds(repo, seed_dir);
-                if (r < 0)
-                        die("writing seeds", r);
-        }
-        testrepo_free(repo);
+        fuzz_repo_init("FUZZ_SECONDARY_WRITE_SEEDS", seed_repository, write_seeds);
         return 0;
 }
 
@@ -277,7 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         UpSecondaryVerification *res = NULL;
         int r;
 
-        split_input(data, size, chunks);
+        fuzz_split_input(data, size, chunks, N_CHUNKS);
         make_dirs(chunks);
         cfg.director.metadata_dir = metadata_dir;
         cfg.director.received_dir = received_dir;
@@ -290,6 +192,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 (void) up_image_verify_file(res->target, SERIAL, HARDWARE, image_path);
         up_secondary_verification_free(res);
         up_full_verification_error_done(&err);
-        remove_dirs();
+        fuzz_remove_dirs(work_dir);
         return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "testrepo.h"
+#include "testvehicle.h"
 #include "uptane/error.h"
 #include "uptane/full_verification.h"
 #include "uptane/hash.h"
@@ -18,8 +19,8 @@
 
 #define VIN "VIN-TEST-0001"
 
-static const char fw_a[] = "firmware for hw-a, v3";
-static const char fw_b[] = "firmware for hw-b, v1";
+static const char fw_a[] = TV_FW_A;
+static const char fw_b[] = TV_FW_B;
 static const char *const vehicle_ecus[] = { "ecu-a", "ecu-b" };
 
 static TestRepo *director, *image;
@@ -28,94 +29,11 @@ static UpFullVerificationConfig cfg;
 static UpFullVerification *res;
 static UpFullVerificationError err;
 
-#define ck_ok(expr)                                                                          \
-        do {                                                                                 \
-                int _k = (expr);                                                             \
-                ck_assert_msg(_k >= 0, "%s failed: %s", #expr, strerror(_k < 0 ? -_k : _k)); \
-        } while (0)
-
-/* --- Building the repositories ---------------------------------------------- */
-
-static struct json_object *obj_child(struct json_object *o, const char *key) {
-        struct json_object *v = NULL;
-
-        if (!json_object_object_get_ex(o, key, &v)) {
-                v = json_object_new_object();
-                ck_assert_ptr_nonnull(v);
-                ck_assert_int_eq(json_object_object_add(o, key, v), 0);
-        }
-        return v;
-}
-
-static struct json_object *entry_of(TestRepo *r, const char *name) {
-        struct json_object *targets = NULL, *entry = NULL;
-
-        ck_assert(json_object_object_get_ex(testrepo_signed(r, "targets"), "targets", &targets));
-        ck_assert_msg(json_object_object_get_ex(targets, name, &entry), "targets does not list %s", name);
-        return entry;
-}
-
-static void set_member(struct json_object *o, const char *key, struct json_object *v) {
-        ck_assert_ptr_nonnull(v);
-        ck_assert_int_eq(json_object_object_add(o, key, v), 0);
-}
-
-static void image_add(const char *name, const char *data, const char *hw, int64_t counter) {
-        struct json_object *custom, *hws = json_object_new_array();
-
-        ck_ok(testrepo_add_target(image, "targets", name, data, strlen(data)));
-        custom = obj_child(entry_of(image, name), "custom");
-        ck_assert_int_eq(json_object_array_add(hws, json_object_new_string(hw)), 0);
-        set_member(custom, "hardwareIds", hws);
-        set_member(custom, "releaseCounter", json_object_new_int64(counter));
-}
-
-/* What the Director does: the image's length, hashes and counter, the ECU. */
-static struct json_object *director_assign(const char *name, const char *serial, const char *hw) {
-        struct json_object *src = entry_of(image, name), *entry, *custom, *v = NULL;
-
-        entry = obj_child(obj_child(testrepo_signed(director, "targets"), "targets"), name);
-        set_member(entry, "length", json_object_get(json_object_object_get(src, "length")));
-        ck_assert_int_eq(json_object_deep_copy(json_object_object_get(src, "hashes"), &v, NULL), 0);
-        set_member(entry, "hashes", v);
-        custom = obj_child(entry, "custom");
-        set_member(obj_child(obj_child(custom, "ecuIdentifiers"), serial), "hardwareId",
-                   json_object_new_string(hw));
-        if (json_object_object_get_ex(json_object_object_get(src, "custom"), "releaseCounter", &v))
-                set_member(custom, "releaseCounter", json_object_get(v));
-        return entry;
-}
-
-static void set_vin(const char *vin) {
-        set_member(obj_child(testrepo_signed(director, "targets"), "custom"), "vin", json_object_new_string(vin));
-}
-
-static void publish(TestRepo *r) {
-        ck_ok(testrepo_publish(r, "targets"));
-        ck_ok(testrepo_update_snapshot(r));
-}
+/* --- Building the repositories (and tv_*: tests/common/testvehicle.h) ------ */
 
 static void publish_both(void) {
-        publish(director);
-        publish(image);
-}
-
-/* ecu-a gets fw-a.bin, ecu-b gets fw-b.bin; both repositories published. */
-static void build_standard(void) {
-        image_add("fw-a.bin", fw_a, "hw-a", 3);
-        image_add("fw-b.bin", fw_b, "hw-b", 1);
-        director_assign("fw-a.bin", "ecu-a", "hw-a");
-        director_assign("fw-b.bin", "ecu-b", "hw-b");
-        publish_both();
-}
-
-static void flip_sha256(struct json_object *entry) {
-        struct json_object *hashes = json_object_object_get(entry, "hashes");
-        char hex[65];
-
-        snprintf(hex, sizeof(hex), "%s", json_object_get_string(json_object_object_get(hashes, "sha256")));
-        hex[0] = hex[0] == '0' ? '1' : '0';
-        set_member(hashes, "sha256", json_object_new_string(hex));
+        tv_publish(director);
+        tv_publish(image);
 }
 
 static void sha256_hex(const char *data, char ret[65]) {
@@ -128,9 +46,7 @@ static void sha256_hex(const char *data, char ret[65]) {
 /* --- Fixture ------------------------------------------------------------------- */
 
 static void setup(void) {
-        ck_ok(testrepo_new(UP_SCHEME_ED25519, &director));
-        ck_ok(testrepo_new(UP_SCHEME_ED25519, &image));
-        set_vin(VIN);
+        tv_repos_new(&director, &image, VIN);
         ck_ok(testclient_new(director, TESTREPO_NOW, &dclient));
         ck_ok(testclient_new(image, TESTREPO_NOW, &iclient));
         cfg = (UpFullVerificationConfig) {
@@ -193,7 +109,7 @@ static void run_fails(int e, UpRepository repo, const char *target) {
 /* --- Updates, no change, up to date --------------------------------------------- */
 
 START_TEST(test_updates) {
-        build_standard();
+        tv_build_standard(director, image);
         run_ok(UP_FULL_VERIFICATION_UPDATES);
         ck_assert_int_eq(res->director_snapshot_version, testrepo_version(director, "snapshot"));
         ck_assert_uint_eq(res->director->n_targets, 2);
@@ -211,7 +127,7 @@ START_TEST(test_updates) {
 END_TEST
 
 START_TEST(test_no_change_stops_after_director_timestamp) {
-        build_standard();
+        tv_build_standard(director, image);
         run_ok(UP_FULL_VERIFICATION_UPDATES);
         cfg.verified_director_snapshot = res->director_snapshot_version;
         clear_requests();
@@ -241,11 +157,11 @@ START_TEST(test_no_change_stops_after_director_timestamp) {
 END_TEST
 
 START_TEST(test_new_director_snapshot_verified) {
-        build_standard();
+        tv_build_standard(director, image);
         run_ok(UP_FULL_VERIFICATION_UPDATES);
         cfg.verified_director_snapshot = res->director_snapshot_version;
-        director_assign("fw-b.bin", "ecu-b", "hw-b");
-        publish(director);
+        tv_director_assign(director, image, "fw-b.bin", "ecu-b", "hw-b");
+        tv_publish(director);
         clear_requests();
         run_ok(UP_FULL_VERIFICATION_UPDATES);
         ck_assert_str_eq(testrepo_requests_str(director), "root:2 timestamp:-1 snapshot:3 targets:3");
@@ -260,7 +176,7 @@ START_TEST(test_up_to_date) {
                 { "ecu-a", "fw-a.bin", hex_a },
         };
 
-        build_standard();
+        tv_build_standard(director, image);
         sha256_hex(fw_a, hex_a);
         sha256_hex(fw_b, hex_b);
         for (char *p = hex_b; *p; p++)
@@ -297,7 +213,7 @@ END_TEST
 /* --- Failures: the class and the repository ---------------------------------------- */
 
 START_TEST(test_director_rollback) {
-        build_standard();
+        tv_build_standard(director, image);
         run_ok(UP_FULL_VERIFICATION_UPDATES);
         ck_ok(testrepo_set_version(director, "timestamp", 1));
         ck_ok(testrepo_publish_no_bump(director, "timestamp"));
@@ -314,7 +230,7 @@ START_TEST(test_director_rollback) {
 END_TEST
 
 START_TEST(test_image_freeze_then_recovery) {
-        build_standard();
+        tv_build_standard(director, image);
         ck_ok(testrepo_set_expires(image, "timestamp", TESTREPO_NOW - TESTREPO_DAY));
         ck_ok(testrepo_publish(image, "timestamp"));
         run_fails(-UP_ERR_EXPIRED, UP_REPOSITORY_IMAGE, NULL);
@@ -331,22 +247,22 @@ START_TEST(test_image_freeze_then_recovery) {
 END_TEST
 
 START_TEST(test_hash_mismatch_then_recovery) {
-        image_add("fw-a.bin", fw_a, "hw-a", 3);
-        image_add("fw-b.bin", fw_b, "hw-b", 1);
-        director_assign("fw-a.bin", "ecu-a", "hw-a");
-        flip_sha256(director_assign("fw-b.bin", "ecu-b", "hw-b"));
+        tv_image_add(image, "fw-a.bin", fw_a, "hw-a", 3);
+        tv_image_add(image, "fw-b.bin", fw_b, "hw-b", 1);
+        tv_director_assign(director, image, "fw-a.bin", "ecu-a", "hw-a");
+        tv_flip_sha256(tv_director_assign(director, image, "fw-b.bin", "ecu-b", "hw-b"));
         publish_both();
         run_fails(-UP_ERR_HASH, UP_REPOSITORY_DIRECTOR_VS_IMAGE, "fw-b.bin");
 
-        director_assign("fw-b.bin", "ecu-b", "hw-b");
-        publish(director);
+        tv_director_assign(director, image, "fw-b.bin", "ecu-b", "hw-b");
+        tv_publish(director);
         run_ok(UP_FULL_VERIFICATION_UPDATES);
 }
 END_TEST
 
 START_TEST(test_hardware_id) {
-        image_add("fw-a.bin", fw_a, "hw-a", 3);
-        director_assign("fw-a.bin", "ecu-a", "hw-b");
+        tv_image_add(image, "fw-a.bin", fw_a, "hw-a", 3);
+        tv_director_assign(director, image, "fw-a.bin", "ecu-a", "hw-b");
         publish_both();
         run_fails(-UP_ERR_HARDWARE, UP_REPOSITORY_DIRECTOR_VS_IMAGE, "fw-a.bin");
 }
@@ -355,7 +271,7 @@ END_TEST
 START_TEST(test_release_counter_rollback) {
         const UpEcuCounter previous[] = { { "ecu-b", 1 }, { "ecu-a", 4 } };
 
-        build_standard();
+        tv_build_standard(director, image);
         cfg.previous = previous;
         cfg.n_previous = ELEMENTSOF(previous);
         run_fails(-UP_ERR_ROLLBACK, UP_REPOSITORY_DIRECTOR_VS_IMAGE, "fw-a.bin");
@@ -365,9 +281,9 @@ START_TEST(test_release_counter_rollback) {
 END_TEST
 
 START_TEST(test_wrong_vin) {
-        image_add("fw-a.bin", fw_a, "hw-a", 3);
-        director_assign("fw-a.bin", "ecu-a", "hw-a");
-        set_vin("VIN-TEST-0002");
+        tv_image_add(image, "fw-a.bin", fw_a, "hw-a", 3);
+        tv_director_assign(director, image, "fw-a.bin", "ecu-a", "hw-a");
+        tv_set_vin(director, "VIN-TEST-0002");
         publish_both();
         run_fails(-UP_ERR_MIX_AND_MATCH, UP_REPOSITORY_DIRECTOR, NULL);
         ck_assert_uint_eq(testrepo_n_requests(image), 0);
@@ -375,8 +291,8 @@ START_TEST(test_wrong_vin) {
 END_TEST
 
 START_TEST(test_unknown_ecu) {
-        image_add("fw-a.bin", fw_a, "hw-a", 3);
-        director_assign("fw-a.bin", "ecu-stranger", "hw-a");
+        tv_image_add(image, "fw-a.bin", fw_a, "hw-a", 3);
+        tv_director_assign(director, image, "fw-a.bin", "ecu-stranger", "hw-a");
         publish_both();
         run_fails(-UP_ERR_UNKNOWN_ECU, UP_REPOSITORY_DIRECTOR, NULL);
         ck_assert_uint_eq(testrepo_n_requests(image), 0);
@@ -386,9 +302,9 @@ END_TEST
 START_TEST(test_image_does_not_list) {
         struct json_object *targets;
 
-        build_standard();
-        image_add("fw-c.bin", "not for the image repo", "hw-a", 1);
-        director_assign("fw-c.bin", "ecu-a", "hw-a");
+        tv_build_standard(director, image);
+        tv_image_add(image, "fw-c.bin", "not for the image repo", "hw-a", 1);
+        tv_director_assign(director, image, "fw-c.bin", "ecu-a", "hw-a");
         ck_assert(json_object_object_get_ex(testrepo_signed(image, "targets"), "targets", &targets));
         json_object_object_del(targets, "fw-c.bin");
         json_object_object_del(json_object_object_get(testrepo_signed(director, "targets"), "targets"), "fw-a.bin");

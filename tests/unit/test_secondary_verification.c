@@ -15,14 +15,14 @@
 #include <unistd.h>
 
 #include "testrepo.h"
+#include "testvehicle.h"
 #include "uptane/error.h"
 #include "uptane/secondary.h"
 #include "uptane/storage.h"
 
 #define VIN "VIN-TEST-0001"
 
-static const char fw_a[] = "firmware for hw-a, v3";
-static const char fw_b[] = "firmware for hw-b, v1";
+static const char fw_a[] = TV_FW_A;
 
 static TestRepo *director, *image;
 static char *work, *dir_trusted, *dir_received, *img_trusted, *img_received;
@@ -30,95 +30,10 @@ static UpSecondaryConfig cfg;
 static UpSecondaryVerification *res;
 static UpFullVerificationError err;
 
-#define ck_ok(expr)                                                                          \
-        do {                                                                                 \
-                int _k = (expr);                                                             \
-                ck_assert_msg(_k >= 0, "%s failed: %s", #expr, strerror(_k < 0 ? -_k : _k)); \
-        } while (0)
-
-/* --- Building the repositories (as test_full_verification.c) ----------------- */
-
-static struct json_object *obj_child(struct json_object *o, const char *key) {
-        struct json_object *v = NULL;
-
-        if (!json_object_object_get_ex(o, key, &v)) {
-                v = json_object_new_object();
-                ck_assert_ptr_nonnull(v);
-                ck_assert_int_eq(json_object_object_add(o, key, v), 0);
-        }
-        return v;
-}
-
-static struct json_object *entry_of(TestRepo *r, const char *name) {
-        struct json_object *targets = NULL, *entry = NULL;
-
-        ck_assert(json_object_object_get_ex(testrepo_signed(r, "targets"), "targets", &targets));
-        ck_assert_msg(json_object_object_get_ex(targets, name, &entry), "targets does not list %s", name);
-        return entry;
-}
-
-static void set_member(struct json_object *o, const char *key, struct json_object *v) {
-        ck_assert_ptr_nonnull(v);
-        ck_assert_int_eq(json_object_object_add(o, key, v), 0);
-}
-
-static void image_add(const char *name, const char *data, const char *hw, int64_t counter) {
-        struct json_object *custom, *hws = json_object_new_array();
-
-        ck_ok(testrepo_add_target(image, "targets", name, data, strlen(data)));
-        custom = obj_child(entry_of(image, name), "custom");
-        ck_assert_int_eq(json_object_array_add(hws, json_object_new_string(hw)), 0);
-        set_member(custom, "hardwareIds", hws);
-        if (counter >= 0)
-                set_member(custom, "releaseCounter", json_object_new_int64(counter));
-}
-
-/* What the Director does: the image's length, hashes and counter, the ECU. */
-static struct json_object *director_assign(const char *name, const char *serial, const char *hw) {
-        struct json_object *src = entry_of(image, name), *entry, *custom, *v = NULL;
-
-        entry = obj_child(obj_child(testrepo_signed(director, "targets"), "targets"), name);
-        set_member(entry, "length", json_object_get(json_object_object_get(src, "length")));
-        ck_assert_int_eq(json_object_deep_copy(json_object_object_get(src, "hashes"), &v, NULL), 0);
-        set_member(entry, "hashes", v);
-        custom = obj_child(entry, "custom");
-        set_member(obj_child(obj_child(custom, "ecuIdentifiers"), serial), "hardwareId",
-                   json_object_new_string(hw));
-        if (json_object_object_get_ex(json_object_object_get(src, "custom"), "releaseCounter", &v))
-                set_member(custom, "releaseCounter", json_object_get(v));
-        return entry;
-}
+/* --- Building the repositories (and tv_*: tests/common/testvehicle.h) ------ */
 
 static void director_unassign(const char *name) {
         json_object_object_del(json_object_object_get(testrepo_signed(director, "targets"), "targets"), name);
-}
-
-static void set_vin(const char *vin) {
-        set_member(obj_child(testrepo_signed(director, "targets"), "custom"), "vin", json_object_new_string(vin));
-}
-
-static void publish(TestRepo *r) {
-        ck_ok(testrepo_publish(r, "targets"));
-        ck_ok(testrepo_update_snapshot(r));
-}
-
-/* ecu-a gets fw-a.bin (counter 3), ecu-b fw-b.bin; both published. */
-static void build_standard(void) {
-        image_add("fw-a.bin", fw_a, "hw-a", 3);
-        image_add("fw-b.bin", fw_b, "hw-b", 1);
-        director_assign("fw-a.bin", "ecu-a", "hw-a");
-        director_assign("fw-b.bin", "ecu-b", "hw-b");
-        publish(director);
-        publish(image);
-}
-
-static void flip_sha256(struct json_object *entry) {
-        struct json_object *hashes = json_object_object_get(entry, "hashes");
-        char hex[65];
-
-        snprintf(hex, sizeof(hex), "%s", json_object_get_string(json_object_object_get(hashes, "sha256")));
-        hex[0] = hex[0] == '0' ? '1' : '0';
-        set_member(hashes, "sha256", json_object_new_string(hex));
 }
 
 /* Signs the Director's targets with a fresh key, labelled with the real
@@ -248,9 +163,7 @@ static void setup(void) {
         const char *tmp = getenv("TMPDIR");
         char *template = NULL;
 
-        ck_ok(testrepo_new(UP_SCHEME_ED25519, &director));
-        ck_ok(testrepo_new(UP_SCHEME_ED25519, &image));
-        set_vin(VIN);
+        tv_repos_new(&director, &image, VIN);
         ck_assert_int_ge(asprintf(&template, "%s/test_secondary-XXXXXX", tmp && *tmp ? tmp : "/tmp"), 0);
         ck_assert_ptr_nonnull(mkdtemp(template));
         work = template;
@@ -404,7 +317,7 @@ END_TEST
 /* --- Partial verification ---------------------------------------------------------- */
 
 START_TEST(test_partial_ok) {
-        build_standard();
+        tv_build_standard(director, image);
         send_partial();
         ok(run_partial());
         ck_assert_ptr_nonnull(res->target);
@@ -428,7 +341,7 @@ START_TEST(test_partial_ok) {
 END_TEST
 
 START_TEST(test_partial_nothing_for_this_ecu) {
-        build_standard();
+        tv_build_standard(director, image);
         send_partial();
         cfg.ecu_serial = "ecu-c";
         ok(run_partial());
@@ -441,18 +354,18 @@ END_TEST
 START_TEST(test_partial_forged_targets) {
         UpKey *real;
 
-        build_standard();
+        tv_build_standard(director, image);
         real = forge_director_targets();
         director_unassign("fw-a.bin");
-        director_assign("fw-b.bin", "ecu-a", "hw-a");
-        publish(director);
+        tv_director_assign(director, image, "fw-b.bin", "ecu-a", "hw-a");
+        tv_publish(director);
         send_partial();
         fails(run_partial(), -UP_ERR_SIGNATURE, UP_REPOSITORY_DIRECTOR, NULL);
         ck_assert_ptr_nonnull(strstr(err.message, "targets"));
         ck_assert(!file_exists(dir_trusted, "targets.json"));
 
         unforge_director_targets(real);
-        publish(director);
+        tv_publish(director);
         send_partial();
         ok(run_partial());
 }
@@ -461,12 +374,12 @@ END_TEST
 START_TEST(test_partial_replayed_targets) {
         int64_t old;
 
-        build_standard();
+        tv_build_standard(director, image);
         send_partial();
         ok(run_partial());
         old = testrepo_version(director, "targets");
-        director_assign("fw-b.bin", "ecu-b", "hw-b"); /* unchanged content, new version */
-        publish(director);
+        tv_director_assign(director, image, "fw-b.bin", "ecu-b", "hw-b"); /* unchanged content, new version */
+        tv_publish(director);
         send_partial();
         ok(run_partial());
         ck_assert_int_eq(stored_targets(), old + 1);
@@ -479,9 +392,9 @@ START_TEST(test_partial_replayed_targets) {
 END_TEST
 
 START_TEST(test_partial_expired_targets) {
-        build_standard();
+        tv_build_standard(director, image);
         ck_ok(testrepo_set_expires(director, "targets", TESTREPO_NOW - TESTREPO_DAY));
-        publish(director);
+        tv_publish(director);
         send_partial();
         fails(run_partial(), -UP_ERR_EXPIRED, UP_REPOSITORY_DIRECTOR, NULL);
         ck_assert(!file_exists(dir_trusted, "targets.json"));
@@ -493,7 +406,7 @@ START_TEST(test_partial_expired_targets) {
 END_TEST
 
 START_TEST(test_partial_expired_root) {
-        build_standard();
+        tv_build_standard(director, image);
         send_partial();
         cfg.now = TESTREPO_NOW + (TESTREPO_EXPIRES_DAYS + 1) * TESTREPO_DAY;
         fails(run_partial(), -UP_ERR_EXPIRED, UP_REPOSITORY_DIRECTOR, NULL);
@@ -502,7 +415,7 @@ START_TEST(test_partial_expired_root) {
 END_TEST
 
 START_TEST(test_partial_wrong_hardware) {
-        build_standard();
+        tv_build_standard(director, image);
         send_partial();
         cfg.hardware_id = "hw-b";
         fails(run_partial(), -UP_ERR_HARDWARE, UP_REPOSITORY_DIRECTOR, "fw-a.bin");
@@ -511,7 +424,7 @@ START_TEST(test_partial_wrong_hardware) {
 END_TEST
 
 START_TEST(test_partial_release_counter_rollback) {
-        build_standard();
+        tv_build_standard(director, image);
         send_partial();
         cfg.previous_release_counter = 4;
         fails(run_partial(), -UP_ERR_ROLLBACK, UP_REPOSITORY_DIRECTOR, "fw-a.bin");
@@ -522,9 +435,9 @@ START_TEST(test_partial_release_counter_rollback) {
 END_TEST
 
 START_TEST(test_partial_vin) {
-        build_standard();
-        set_vin("VIN-TEST-0002");
-        publish(director);
+        tv_build_standard(director, image);
+        tv_set_vin(director, "VIN-TEST-0002");
+        tv_publish(director);
         send_partial();
         fails(run_partial(), -UP_ERR_MIX_AND_MATCH, UP_REPOSITORY_DIRECTOR, NULL);
         /* An ECU without a VIN takes any ... */
@@ -532,23 +445,23 @@ START_TEST(test_partial_vin) {
         ok(run_partial());
         /* ... but not none. */
         json_object_object_del(testrepo_signed(director, "targets"), "custom");
-        publish(director);
+        tv_publish(director);
         send_partial();
         fails(run_partial(), -UP_ERR_MIX_AND_MATCH, UP_REPOSITORY_DIRECTOR, NULL);
 }
 END_TEST
 
 START_TEST(test_partial_delegations) {
-        build_standard();
+        tv_build_standard(director, image);
         ck_ok(testrepo_add_delegation(director, "targets", "other", false, 1, "*", NULL));
-        publish(director);
+        tv_publish(director);
         send_partial();
         fails(run_partial(), -UP_ERR_MALFORMED, UP_REPOSITORY_DIRECTOR, NULL);
 }
 END_TEST
 
 START_TEST(test_partial_root_rotation) {
-        build_standard();
+        tv_build_standard(director, image);
         send_partial();
         ok(run_partial());
 
@@ -557,7 +470,7 @@ START_TEST(test_partial_root_rotation) {
         ck_ok(testrepo_publish(director, "root"));
         ck_ok(testrepo_rotate_keys(director, "targets"));
         ck_ok(testrepo_publish(director, "root"));
-        publish(director);
+        tv_publish(director);
 
         /* Without the rotations, the new key means nothing. */
         clear_dir(dir_received);
@@ -581,7 +494,7 @@ START_TEST(test_partial_root_rotation) {
 END_TEST
 
 START_TEST(test_partial_root_rotation_refused) {
-        build_standard();
+        tv_build_standard(director, image);
 
         /* Signed by the new root key only: the trusted root's key did not
          * agree. */
@@ -596,7 +509,7 @@ START_TEST(test_partial_root_rotation_refused) {
 END_TEST
 
 START_TEST(test_partial_root_version_skipped) {
-        build_standard();
+        tv_build_standard(director, image);
         ck_ok(testrepo_publish(director, "root"));
         ck_ok(testrepo_publish(director, "root"));
         clear_dir(dir_received);
@@ -610,21 +523,21 @@ END_TEST
 /* A compromised targets key signed a huge version: rotating the key is the
  * way back. */
 START_TEST(test_partial_fast_forward_recovery) {
-        build_standard();
+        tv_build_standard(director, image);
         ck_ok(testrepo_set_version(director, "targets", 1000));
-        publish(director);
+        tv_publish(director);
         send_partial();
         ok(run_partial());
         ck_assert_int_eq(stored_targets(), 1001);
 
         ck_ok(testrepo_set_version(director, "targets", 4));
-        publish(director);
+        tv_publish(director);
         send_partial();
         fails(run_partial(), -UP_ERR_ROLLBACK, UP_REPOSITORY_DIRECTOR, NULL);
 
         ck_ok(testrepo_rotate_keys(director, "targets"));
         ck_ok(testrepo_publish(director, "root"));
-        publish(director);
+        tv_publish(director);
         send_partial();
         ok(run_partial());
         ck_assert_int_eq(stored_targets(), 6);
@@ -636,7 +549,7 @@ START_TEST(test_partial_oversize) {
         uint8_t *big;
         size_t len;
 
-        build_standard();
+        tv_build_standard(director, image);
         ck_ok(testrepo_publish(director, "root"));
         send_partial();
 
@@ -667,7 +580,7 @@ END_TEST
 START_TEST(test_partial_missing) {
         char *root;
 
-        build_standard();
+        tv_build_standard(director, image);
         clear_dir(dir_received);
         fails(run_partial(), -UP_ERR_NOT_FOUND, UP_REPOSITORY_DIRECTOR, NULL);
         /* No root at all on the Secondary. */
@@ -680,7 +593,7 @@ START_TEST(test_partial_missing) {
 END_TEST
 
 START_TEST(test_partial_bad_files) {
-        build_standard();
+        tv_build_standard(director, image);
         /* Not a targets file. */
         clear_dir(dir_received);
         send_role(director, dir_received, "snapshot", -1, "targets.json");
@@ -713,7 +626,7 @@ END_TEST
 /* --- Full verification -------------------------------------------------------------- */
 
 START_TEST(test_full_ok) {
-        build_standard();
+        tv_build_standard(director, image);
         send_full();
         ok(run_full());
         ck_assert_ptr_nonnull(res->target);
@@ -737,13 +650,13 @@ START_TEST(test_full_ok) {
 END_TEST
 
 START_TEST(test_full_other_ecus_ignored) {
-        build_standard();
+        tv_build_standard(director, image);
         /* Wrong for ecu-b, unknown to the Image repository for ecu-c, for
          * hardware ecu-a does not have: the Primary's business. */
-        flip_sha256(director_assign("fw-b.bin", "ecu-b", "hw-b"));
-        image_add("fw-c.bin", "c", "hw-c", 1);
-        director_assign("fw-c.bin", "ecu-c", "hw-c");
-        publish(director);
+        tv_flip_sha256(tv_director_assign(director, image, "fw-b.bin", "ecu-b", "hw-b"));
+        tv_image_add(image, "fw-c.bin", "c", "hw-c", 1);
+        tv_director_assign(director, image, "fw-c.bin", "ecu-c", "hw-c");
+        tv_publish(director);
         send_full();
         ok(run_full());
         ck_assert_str_eq(res->target->name, "fw-a.bin");
@@ -761,13 +674,13 @@ END_TEST
 START_TEST(test_full_forged_director_targets) {
         UpKey *real;
 
-        build_standard();
+        tv_build_standard(director, image);
         send_full();
         ok(run_full());
         real = forge_director_targets();
         director_unassign("fw-a.bin");
-        director_assign("fw-b.bin", "ecu-a", "hw-a");
-        publish(director);
+        tv_director_assign(director, image, "fw-b.bin", "ecu-a", "hw-a");
+        tv_publish(director);
         send_full();
         fails(run_full(), -UP_ERR_SIGNATURE, UP_REPOSITORY_DIRECTOR, NULL);
         unforge_director_targets(real);
@@ -777,14 +690,14 @@ END_TEST
 START_TEST(test_full_replayed_metadata) {
         int64_t ts, snap, targets;
 
-        build_standard();
+        tv_build_standard(director, image);
         ts = testrepo_version(director, "timestamp");
         snap = testrepo_version(director, "snapshot");
         targets = testrepo_version(director, "targets");
         send_full();
         ok(run_full());
-        director_assign("fw-b.bin", "ecu-b", "hw-b");
-        publish(director);
+        tv_director_assign(director, image, "fw-b.bin", "ecu-b", "hw-b");
+        tv_publish(director);
         send_full();
         ok(run_full());
 
@@ -798,14 +711,14 @@ START_TEST(test_full_replayed_metadata) {
 END_TEST
 
 START_TEST(test_full_expired) {
-        build_standard();
+        tv_build_standard(director, image);
         ck_ok(testrepo_set_expires(director, "targets", TESTREPO_NOW - TESTREPO_DAY));
-        publish(director);
+        tv_publish(director);
         send_full();
         fails(run_full(), -UP_ERR_EXPIRED, UP_REPOSITORY_DIRECTOR, NULL);
 
         ck_ok(testrepo_set_expires(director, "targets", TESTREPO_NOW + TESTREPO_DAY));
-        publish(director);
+        tv_publish(director);
         ck_ok(testrepo_set_expires(image, "timestamp", TESTREPO_NOW - TESTREPO_DAY));
         ck_ok(testrepo_publish(image, "timestamp"));
         send_full();
@@ -814,7 +727,7 @@ START_TEST(test_full_expired) {
 END_TEST
 
 START_TEST(test_full_wrong_hardware) {
-        build_standard();
+        tv_build_standard(director, image);
         send_full();
         cfg.hardware_id = "hw-b";
         fails(run_full(), -UP_ERR_HARDWARE, UP_REPOSITORY_DIRECTOR, "fw-a.bin");
@@ -823,15 +736,15 @@ START_TEST(test_full_wrong_hardware) {
         cfg.hardware_id = "hw-a";
         director_unassign("fw-a.bin");
         director_unassign("fw-b.bin");
-        director_assign("fw-b.bin", "ecu-a", "hw-a");
-        publish(director);
+        tv_director_assign(director, image, "fw-b.bin", "ecu-a", "hw-a");
+        tv_publish(director);
         send_full();
         fails(run_full(), -UP_ERR_HARDWARE, UP_REPOSITORY_DIRECTOR_VS_IMAGE, "fw-b.bin");
 }
 END_TEST
 
 START_TEST(test_full_release_counter) {
-        build_standard();
+        tv_build_standard(director, image);
         send_full();
         cfg.previous_release_counter = 4;
         fails(run_full(), -UP_ERR_ROLLBACK, UP_REPOSITORY_DIRECTOR_VS_IMAGE, "fw-a.bin");
@@ -839,8 +752,8 @@ START_TEST(test_full_release_counter) {
         ok(run_full());
 
         /* The Director gives none: the Image repository's counts. */
-        json_object_object_del(json_object_object_get(entry_of(director, "fw-a.bin"), "custom"), "releaseCounter");
-        publish(director);
+        json_object_object_del(json_object_object_get(tv_entry_of(director, "fw-a.bin"), "custom"), "releaseCounter");
+        tv_publish(director);
         send_full();
         ok(run_full());
         ck_assert_int_eq(res->target->release_counter, -1);
@@ -850,8 +763,8 @@ START_TEST(test_full_release_counter) {
 
         /* A counter the Image repository does not sign. */
         cfg.previous_release_counter = -1;
-        set_member(obj_child(entry_of(director, "fw-a.bin"), "custom"), "releaseCounter", json_object_new_int64(9));
-        publish(director);
+        tv_set_member(tv_obj_child(tv_entry_of(director, "fw-a.bin"), "custom"), "releaseCounter", json_object_new_int64(9));
+        tv_publish(director);
         send_full();
         fails(run_full(), -UP_ERR_MIX_AND_MATCH, UP_REPOSITORY_DIRECTOR_VS_IMAGE, "fw-a.bin");
 }
@@ -860,38 +773,38 @@ END_TEST
 START_TEST(test_full_image_does_not_list) {
         struct json_object *targets;
 
-        build_standard();
-        image_add("fw-c.bin", "not in the image repository", "hw-a", 4);
+        tv_build_standard(director, image);
+        tv_image_add(image, "fw-c.bin", "not in the image repository", "hw-a", 4);
         director_unassign("fw-a.bin");
-        director_assign("fw-c.bin", "ecu-a", "hw-a");
+        tv_director_assign(director, image, "fw-c.bin", "ecu-a", "hw-a");
         ck_assert(json_object_object_get_ex(testrepo_signed(image, "targets"), "targets", &targets));
         json_object_object_del(targets, "fw-c.bin");
-        publish(director);
-        publish(image);
+        tv_publish(director);
+        tv_publish(image);
         send_full();
         fails(run_full(), -UP_ERR_NOT_FOUND, UP_REPOSITORY_IMAGE, "fw-c.bin");
 }
 END_TEST
 
 START_TEST(test_full_hash_mismatch) {
-        build_standard();
-        flip_sha256(director_assign("fw-a.bin", "ecu-a", "hw-a"));
-        publish(director);
+        tv_build_standard(director, image);
+        tv_flip_sha256(tv_director_assign(director, image, "fw-a.bin", "ecu-a", "hw-a"));
+        tv_publish(director);
         send_full();
         fails(run_full(), -UP_ERR_HASH, UP_REPOSITORY_DIRECTOR_VS_IMAGE, "fw-a.bin");
 }
 END_TEST
 
 START_TEST(test_full_root_rotation) {
-        build_standard();
+        tv_build_standard(director, image);
         send_full();
         ok(run_full());
         ck_ok(testrepo_rotate_keys(director, "targets"));
         ck_ok(testrepo_publish(director, "root"));
         ck_ok(testrepo_rotate_keys(image, "snapshot"));
         ck_ok(testrepo_publish(image, "root"));
-        publish(director);
-        publish(image);
+        tv_publish(director);
+        tv_publish(image);
         send_full();
         ok(run_full());
         ck_assert_int_eq(res->director_root_version, 2);
@@ -908,7 +821,7 @@ START_TEST(test_full_root_rotation) {
 END_TEST
 
 START_TEST(test_full_oversize_and_missing) {
-        build_standard();
+        tv_build_standard(director, image);
         send_full();
         cfg.timestamp_max_length = 64;
         fails(run_full(), -UP_ERR_TOO_BIG, UP_REPOSITORY_DIRECTOR, NULL);
