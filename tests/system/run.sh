@@ -30,6 +30,7 @@
 #   UPTANE_SYSTEST_REBUILD=1  ignore the cached root file systems
 #   UPTANE_SYSTEST_TIMEOUT  seconds the VM may run (default 540)
 #   UPTANE_SYSTEST_MEM, UPTANE_SYSTEST_SMP  guest MiB and CPUs (default 1024, 2)
+#   UPTANE_SYSTEST_MIN_FREE_MB  free disk space needed, else exit 77 (skip; default 3072)
 set -uo pipefail
 { # read whole before it runs: editing this file during a run does not change the run
 
@@ -54,6 +55,18 @@ base_packages=systemd,systemd-sysv,dbus,udev,kmod,linux-image-amd64
 layout=v1 # bump when what goes into the cached trees changes
 
 mkdir -p "$work" "$cache" || exit 1
+# The root file system, its image and the cache take about 2.5 GiB at the
+# peak: on a machine without that much free, skip and say why (77) rather
+# than fail half-way on a full disk.
+min_free_mb=${UPTANE_SYSTEST_MIN_FREE_MB:-3072}
+for d in "$work" "$cache"; do
+        free_mb=$(df -Pm "$d" | awk 'NR == 2 { print $4 }')
+        if [ "${free_mb:-0}" -lt "$min_free_mb" ]; then
+                echo "skip - system test: ${free_mb:-?} MiB free under $d, it needs $min_free_mb MiB"
+                echo "system: 0 passed, 0 failed"
+                exit 77
+        fi
+done
 exec 9>"$work.lock"
 flock -w 900 9 || { echo "system: another run holds $work.lock" >&2; exit 1; }
 
