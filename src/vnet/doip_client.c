@@ -414,27 +414,35 @@ static int diag_ack(DoipClient *c, uint16_t ta, const DoipMessage *m) {
         return p.diag_ack.code == DOIP_DIAG_NACK_INVALID_SA ? c->soft_error : SOFT_ERROR;
 }
 
+/* The next message by deadline that is not the entity's control traffic
+ * (alive checks are answered on the way): 0 with *m, SOFT_ERROR or a
+ * negative errno. */
+static int receive_diag(DoipClient *c, uint64_t deadline, DoipMessage *m) {
+        int r;
+
+        for (;;) {
+                r = receive(c, deadline, m);
+                if (r < 0)
+                        return r;
+                r = handle_control(c, m);
+                if (r <= 0 || r == SOFT_ERROR)
+                        return r;
+                if (expired(deadline))
+                        return -ETIMEDOUT;
+        }
+}
+
 static int wait_ack(DoipClient *c, uint16_t ta) {
         uint64_t deadline = doip_deadline(doip_now_usec(), c->o.ack_timeout_ms);
         DoipMessage m;
         int r;
 
-        for (;;) {
-                r = receive(c, deadline, &m);
-                if (r < 0)
-                        return r;
-                r = handle_control(c, &m);
-                if (r < 0 || r == SOFT_ERROR)
-                        return r;
-                if (r > 0) {
-                        if (expired(deadline))
-                                return -ETIMEDOUT;
-                        continue;
-                }
-                if (m.type != DOIP_TYPE_DIAG_ACK && m.type != DOIP_TYPE_DIAG_NACK)
-                        return -EPROTO; /* also a response before its ACK */
-                return diag_ack(c, ta, &m);
-        }
+        r = receive_diag(c, deadline, &m);
+        if (r != 0)
+                return r;
+        if (m.type != DOIP_TYPE_DIAG_ACK && m.type != DOIP_TYPE_DIAG_NACK)
+                return -EPROTO; /* also a response before its ACK */
+        return diag_ack(c, ta, &m);
 }
 
 /* A diagnostic message of the response: 1 pending, 0 final. */
@@ -462,17 +470,9 @@ static int wait_response(DoipClient *c, uint16_t ta, const uint8_t *req, size_t 
         int r;
 
         for (;;) {
-                r = receive(c, deadline, &m);
-                if (r < 0)
+                r = receive_diag(c, deadline, &m);
+                if (r != 0)
                         return r;
-                r = handle_control(c, &m);
-                if (r < 0 || r == SOFT_ERROR)
-                        return r;
-                if (r > 0) {
-                        if (expired(deadline))
-                                return -ETIMEDOUT;
-                        continue;
-                }
                 r = response_check(c, ta, req, len, &m, &d);
                 if (r < 0)
                         return r;
