@@ -167,51 +167,25 @@ done
 stop_pid "$sec_pid" TERM 5
 ok "classic and fd serve ISO-TP on vcan0; the keys of all three read (F1A0); dead stopped"
 
+# isotp_secondary NAME VERIFICATION TX-ID RX-ID TIMEOUT [LINE...]: the
+# Primary's [secondary.NAME] for ecu-NAME (hw-NAME) on vcan0.
+isotp_secondary() {
+        local name=$1 verification=$2 tx=$3 rx=$4 timeout=$5
+        shift 5
+        printf '\n[secondary.%s]\nserial = ecu-%s\nhardware-id = hw-%s\npublic-key = %s\n' \
+                "$name" "$name" "$name" "$work/$name.pub.json"
+        printf 'verification = %s\ntransport = isotp\ninterface = vcan0\ntx-id = %s\nrx-id = %s\ntimeout = %s\n' \
+                "$verification" "$tx" "$rx" "$timeout"
+        [ $# -eq 0 ] || printf '%s\n' "$@"
+}
 conf=$work/uptane.conf
 write_primary_conf "$conf" ""
-cat >>"$conf" <<EOF
-
-[secondary.classic]
-serial = ecu-classic
-hardware-id = hw-classic
-public-key = $work/classic.pub.json
-verification = full
-transport = isotp
-interface = vcan0
-tx-id = 0x7E0
-rx-id = 0x7E8
-padding = 0xCC
-block-size = $classic_bs
-timeout = 5s
-
-[secondary.fd]
-serial = ecu-fd
-hardware-id = hw-fd
-public-key = $work/fd.pub.json
-verification = partial
-transport = isotp
-interface = vcan0
-tx-id = 0x7E1
-rx-id = 0x7E9
-fd = yes
-timeout = 5s
-EOF
+isotp_secondary classic full 0x7E0 0x7E8 5s "padding = 0xCC" "block-size = $classic_bs" >>"$conf"
+isotp_secondary fd partial 0x7E1 0x7E9 5s "fd = yes" >>"$conf"
 # the same without the dead Secondary: a cycle's time without it (5.)
 cp "$conf" "$work/uptane-live.conf"
 dead_timeout=2
-cat >>"$conf" <<EOF
-
-[secondary.dead]
-serial = ecu-dead
-hardware-id = hw-dead
-public-key = $work/dead.pub.json
-verification = full
-transport = isotp
-interface = vcan0
-tx-id = 0x7E2
-rx-id = 0x7EA
-timeout = ${dead_timeout}s
-EOF
+isotp_secondary dead full 0x7E2 0x7EA "${dead_timeout}s" >>"$conf"
 
 # --- the capture -------------------------------------------------------------------------------
 dumpcap -q -P -i vcan0 -w "$pcap" 2>"$work/log/dumpcap.txt" &
